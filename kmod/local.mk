@@ -1,0 +1,1 @@
+# kmod: see Makefile.am

@@ -1,0 +1,1 @@
+# proto: see Makefile.am

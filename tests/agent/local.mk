@@ -1,0 +1,1 @@
+# tests/agent: see Makefile.am

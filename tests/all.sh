@@ -1,0 +1,58 @@
+#!/bin/bash
+# Install what is missing, build, and run the whole test suite:
+#   1. a normal build, make check with every suite (unit, agent, VM, e2e, packaging);
+#   2. an ASan+UBSan build, make check of the user-space suites;
+#   3. the agent's suites under valgrind;
+#   4. the fuzz targets for a bounded number of executions;
+#   5. make distcheck.
+# Run as root on Debian 12.  Build trees go to _build*/ in the source tree.
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+cd "$src"
+jobs=$(nproc)
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "dependencies"
+bash tests/deps.sh
+
+step "autoreconf"
+autoreconf -fi
+
+build() {	# build DIR CONFIGURE-ARGS...
+	local dir=$1; shift
+	mkdir -p "$dir"
+	(cd "$dir" && "$src/configure" --enable-werror "$@" >configure.out) ||
+		{ cat "$dir/configure.out" "$dir/config.log" >&2; return 1; }
+	make -C "$dir" -j"$jobs"
+}
+
+check() {	# check DIR [TARGET]
+	make -C "$1" -j"$jobs" "${2:-check}" || {
+		find "$1" -name '*.log' -newer "$1/config.status" -exec grep -l -E '^(not ok|FAIL|ERROR)' {} + |
+			while read -r log; do echo "---- $log"; tail -n 80 "$log"; done
+		return 1
+	}
+}
+
+step "build + make check (all suites)"
+build _build --enable-vm-tests
+check _build
+
+step "ASan+UBSan build + make check"
+build _build-asan --enable-asan --enable-ubsan --disable-vm-tests CFLAGS="-O1 -g"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	check _build-asan
+
+step "valgrind"
+check _build check-valgrind
+
+step "fuzzing"
+build _build-fuzz --enable-fuzzing --disable-vm-tests CC=clang
+check _build-fuzz fuzz-run
+
+step "distcheck"
+check _build distcheck
+
+step "all suites passed"

@@ -1,0 +1,1 @@
+# tests/packaging: see Makefile.am
