@@ -6,3 +6,5 @@ tests_ctl_test_ctl_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JSON_CFLAGS)
 tests_ctl_test_ctl_LDADD = $(GLIB_LIBS) $(JSON_LIBS)
 
 TESTS += tests/ctl/test-ctl
+TESTS += tests/ctl/qemu-ga.sh
+EXTRA_DIST += tests/ctl/lib.sh tests/ctl/qemu-ga.sh
