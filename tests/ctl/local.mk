@@ -8,3 +8,5 @@ tests_ctl_test_ctl_LDADD = $(GLIB_LIBS) $(JSON_LIBS)
 TESTS += tests/ctl/test-ctl
 TESTS += tests/ctl/qemu-ga.sh
 EXTRA_DIST += tests/ctl/lib.sh tests/ctl/qemu-ga.sh
+TESTS += tests/ctl/migrate-script.sh
+EXTRA_DIST += tests/ctl/migrate-script.sh
