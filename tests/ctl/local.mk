@@ -10,3 +10,5 @@ TESTS += tests/ctl/qemu-ga.sh
 EXTRA_DIST += tests/ctl/lib.sh tests/ctl/qemu-ga.sh
 TESTS += tests/ctl/migrate-script.sh
 EXTRA_DIST += tests/ctl/migrate-script.sh
+TESTS += tests/ctl/agent.sh
+EXTRA_DIST += tests/ctl/agent.sh
