@@ -1,1 +1,12 @@
-# tests/agent: see Makefile.am
+# tests/agent: the real dmadirty-agent binary over a unix socket.
+#
+# DMADIRTY_AGENT_WRAPPER="valgrind ..." runs the agent under a wrapper;
+# `make check-valgrind` runs the unit and integration tests that way (the
+# test programs under valgrind too).
+
+check_PROGRAMS += tests/agent/test-agent
+TESTS += tests/agent/test-agent
+tests_agent_test_agent_SOURCES = tests/agent/test-agent.c
+tests_agent_test_agent_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JSON_CFLAGS) \
+	-DTOP_SRCDIR='"$(abs_top_srcdir)"' -DTOP_BUILDDIR='"$(abs_top_builddir)"'
+tests_agent_test_agent_LDADD = $(GLIB_LIBS) $(JSON_LIBS)
