@@ -273,7 +273,7 @@ start_agent(Fixture *f, const char *const *extra)
 		g_ptr_array_add(argv, g_strdup(*extra));
 	g_ptr_array_add(argv, NULL);
 
-	g_assert_true(g_spawn_async(NULL, (char **)argv->pdata, envp, G_SPAWN_DO_NOT_REAP_CHILD,
+	g_assert_true(g_spawn_async(NULL, (char **)argv->pdata, envp, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH,
 				    die_with_parent, NULL, &f->pid, &error));
 	g_assert_no_error(error);
 
