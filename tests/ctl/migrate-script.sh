@@ -15,7 +15,7 @@ help_ok() {
 	local o
 	expect 0 bash "$script" --help || return 1
 	for o in --src-qmp --src-agent --dst-agent --dst-qmp --uri --device --lease --tag \
-		 --downtime-limit --hold-downtime --pass-timeout --unplug-timeout \
+		 --downtime-limit --hold-downtime --detach-when --pass-timeout --unplug-timeout \
 		 --converge-timeout --agent-timeout --dmadirtyctl --dry-run "Exit status"; do
 		contains "$out" "$o" || return 1
 	done
@@ -35,7 +35,7 @@ ok "each required option missing: exit 2 naming it" missing_each
 bad_values() {
 	local bad
 	for bad in "--lease ten" "--lease 0" "--downtime-limit -1" "--pass-timeout 1.5" \
-		   "--uri dst:4444" "--device 0bad;id" "--hold-downtime 300" "--bogus" \
+		   "--uri dst:4444" "--device 0bad;id" "--hold-downtime 300" "--detach-when later" "--bogus" \
 		   "extra-argument" "--tag"; do
 		# shellcheck disable=SC2086
 		expect 2 bash "$script" --dry-run "${req[@]}" $bad || return 1
@@ -55,18 +55,23 @@ ok "disable goes to the destination agent with the tag" \
 ok "both devices are detached" eval 'contains "$dry" "\"device_del\", \"arguments\": {\"id\": \"hostdev0\"}" &&
 	contains "$dry" "\"device_del\", \"arguments\": {\"id\": \"nic1\"}"'
 order() {
-	local e m d c x
+	local e p h m d c k x
 	e=$(line_of "enable --lease")
+	p=$(line_of '"pause-before-switchover", "state": true')
+	h=$(line_of '"downtime-limit": 1}')
 	m=$(line_of '"migrate", "arguments": {"uri": "tcp:dst:4444"}')
 	d=$(line_of '"device_del"')
 	c=$(line_of '"downtime-limit": 300')
+	k=$(line_of '"migrate-continue"')
 	x=$(line_of "disable --tag")
-	echo "# enable $e, migrate $m, device_del $d, converge $c, disable $x"
-	[[ -n $e && -n $m && -n $d && -n $c && -n $x ]] && ((e < m && m < d && d < c && c < x))
+	echo "# enable $e, pause $p, hold $h, migrate $m, device_del $d, converge $c, continue $k, disable $x"
+	[[ -n $e && -n $p && -n $h && -n $m && -n $d && -n $c && -n $k && -n $x ]] &&
+		((e < p && p < m && h < m && m < d && d < c && c < k && k < x))
 }
-ok "order: enable, migrate (held), device_del, converge, disable" order
-ok "switchover is held at downtime-limit 0 before the migration starts" eval '
-	(($(line_of "\"downtime-limit\": 0") < $(line_of "\"migrate\", \"arguments\"")))'
+ok "order: enable, hold + pause-before-switchover, migrate, device_del, converge, continue, disable" order
+ok "--detach-when start detaches without waiting for the first pass" eval '
+	expect 0 bash "$script" --dry-run "${req[@]}" --detach-when start &&
+	dry=$out && (($(line_of "\"migrate\", \"arguments\"") + 1 == $(line_of "\"device_del\"")))'
 
 # A real run whose enable fails must stop before touching QMP.
 ok "enable failing (no agent): exit 1 before any migration" eval '
