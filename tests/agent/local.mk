@@ -22,3 +22,9 @@ check-valgrind: all
 		TESTS="$(DD_UNIT_TESTS) tests/agent/test-agent" \
 		LOG_COMPILER="$(DD_VALGRIND)"
 .PHONY: check-valgrind
+
+# virtio-serial, the default transport, in a real guest kernel.
+EXTRA_DIST += tests/agent/virtio-serial.sh tests/agent/virtio-host.py
+if ENABLE_VM_TESTS
+TESTS += tests/agent/virtio-serial.sh
+endif
