@@ -24,7 +24,9 @@ check-valgrind: all
 .PHONY: check-valgrind
 
 # virtio-serial, the default transport, in a real guest kernel.
-EXTRA_DIST += tests/agent/virtio-serial.sh tests/agent/virtio-host.py
+# With dmadirty.ko and the test bridge: host-state changes, ack "bridge".
+EXTRA_DIST += tests/agent/virtio-serial.sh tests/agent/virtio-host.py \
+	tests/agent/module.sh tests/agent/module-host.py
 if ENABLE_VM_TESTS
-TESTS += tests/agent/virtio-serial.sh
+TESTS += tests/agent/virtio-serial.sh tests/agent/module.sh
 endif
