@@ -20,7 +20,7 @@ dmadirty-kmod: dkms-tree
 	$(AM_V_GEN)$(MAKE) -C $(DKMS_TREE) KDIR=$(KERNEL_BUILD)
 
 dmadirty-kmod-clean:
-	rm -rf $(DKMS_TREE)
+	rm -rf $(DKMS_TREE) kmod/checkpatch tests/vm/kmod.work tests/vm/bench.work
 
 if BUILD_KMOD
 all-local: dmadirty-kmod
