@@ -14,7 +14,7 @@ dkms-tree: $(kmod_files:%=$(srcdir)/%) $(kmod_proto:%=$(srcdir)/%) $(srcdir)/pac
 	$(AM_V_GEN)$(MKDIR_P) $(DKMS_TREE)/proto && \
 	cp -p $(kmod_files:%=$(srcdir)/%) $(DKMS_TREE)/ && \
 	cp -p $(kmod_proto:%=$(srcdir)/%) $(DKMS_TREE)/proto/ && \
-	$(SED) 's/#MODULE_VERSION#/$(VERSION)/' $(srcdir)/packaging/dkms.conf >$(DKMS_TREE)/dkms.conf
+	$(SED) 's/@PACKAGE_VERSION[@]/$(VERSION)/g' $(srcdir)/packaging/dkms.conf >$(DKMS_TREE)/dkms.conf
 
 dmadirty-kmod: dkms-tree
 	$(AM_V_GEN)$(MAKE) -C $(DKMS_TREE) KDIR=$(KERNEL_BUILD)
