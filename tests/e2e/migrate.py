@@ -1,0 +1,529 @@
+#!/usr/bin/env python3
+"""End-to-end migration test of dmadirty: the host half.
+
+Boots a guest under qemu-system-x86_64 -accel tcg with its RAM in a shared
+file, and live-migrates it to a second QEMU process on this machine while
+acting as a pass-through device: during pre-copy it writes a known pattern
+into pages the guest driver (guest/dmadirty_e2e.c) mapped DMA_FROM_DEVICE,
+through the source's RAM file, which QEMU's dirty log never sees.  Then the
+driver unmaps, syncs and frees those buffers, the migration converges, and
+the pattern is checked in the destination's RAM file and by the destination
+guest.
+
+Each configuration (kernel, with or without a vIOMMU) boots one guest and
+migrates it twice: first with DMA dirtying enabled through dmadirtyctl (and
+disabled on the destination afterwards, which also checks that the agent
+answers after a migration), then back to a fresh process without it.  The
+first must bring every page across intact, the second must lose pages:
+that proves the test can fail.
+
+Prints TAP (one line per check, plan last) and the result table as TAP
+comments.  Exit status: 0 when every check passed.
+"""
+
+import argparse
+import json
+import mmap
+import os
+import random
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+PAGE = 4096
+GOLDEN = 0x9E3779B97F4A7C15
+MASK64 = (1 << 64) - 1
+VARIANTS = ("single", "sg", "sync", "coherent")
+CONTROL = "touch"          # pages the guest CPU writes itself
+
+
+class HarnessError(Exception):
+    """The harness could not run a step (not a test verdict)."""
+
+
+def pattern(phys, length, seed):
+    """The bytes the "device" writes at phys (see dmadirty_e2e_word())."""
+    words = [((phys + 8 * i) * GOLDEN + seed) & MASK64
+             for i in range(length // 8)]
+    return struct.pack("<%dQ" % len(words), *words)
+
+
+def wait_for(pred, timeout, what, step=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise HarnessError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(step)
+
+
+class LineSocket:
+    """A unix-socket client that reads line by line with a deadline."""
+
+    def __init__(self, path, timeout):
+        self.path = path
+        self.buf = b""
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        wait_for(lambda: self._try_connect(), timeout, "socket %s" % path)
+
+    def _try_connect(self):
+        try:
+            self.sock.connect(self.path)
+            return True
+        except (FileNotFoundError, ConnectionRefusedError):
+            return False
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def readline(self, timeout):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise HarnessError("no reply on %s within %ss" % (self.path, timeout))
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise HarnessError("%s closed" % self.path)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def close(self):
+        self.sock.close()
+
+
+class Qmp:
+    def __init__(self, path, timeout=30):
+        self.sock = LineSocket(path, timeout)
+        greeting = json.loads(self.sock.readline(timeout))
+        if "QMP" not in greeting:
+            raise HarnessError("not a QMP greeting: %r" % greeting)
+        self.cmd("qmp_capabilities")
+
+    def cmd(self, name, timeout=30, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.sock.send(json.dumps(msg).encode() + b"\n")
+        while True:
+            reply = json.loads(self.sock.readline(timeout))
+            if "event" in reply:
+                continue
+            if "error" in reply:
+                raise HarnessError("QMP %s: %s" % (name, reply["error"].get("desc")))
+            return reply["return"]
+
+    def close(self):
+        self.sock.close()
+
+
+class Guest:
+    """The test driver, through the bridge on port org.dmadirty.e2e.0."""
+
+    def __init__(self, path, timeout=60):
+        self.sock = LineSocket(path, timeout)
+
+    def cmd(self, line, timeout=120):
+        self.sock.send(line.encode() + b"\n")
+        status = self.sock.readline(timeout)
+        out = []
+        while True:
+            reply = self.sock.readline(timeout)
+            if reply == "END":
+                break
+            out.append(reply)
+        if status != "OK":
+            raise HarnessError("guest command %r failed (%s)" % (line, status))
+        return out
+
+    def close(self):
+        self.sock.close()
+
+
+class Vm:
+    """One QEMU process, its RAM in a file under /dev/shm."""
+
+    def __init__(self, opts, workdir, name, incoming=False):
+        self.name = name
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir)
+        self.ram = os.path.join(opts.shm, "dmadirty-e2e-%d-%s-%s" %
+                                (os.getpid(), os.path.basename(workdir), name))
+        self.log = os.path.join(self.dir, "console.log")
+        self.qmp_path = os.path.join(self.dir, "qmp.sock")
+        self.agent_path = os.path.join(self.dir, "agent.sock")
+        self.e2e_path = os.path.join(self.dir, "e2e.sock")
+        mem = "%dM" % opts.mem
+        machine = "q35" if opts.iommu else "pc"
+        append = "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 rdinit=/init"
+        if opts.iommu:
+            append += " intel_iommu=on iommu=nopt"
+        args = [opts.qemu, "-accel", "tcg", "-name", name,
+                "-machine", "%s,memory-backend=ram" % machine,
+                "-object", "memory-backend-file,id=ram,size=%s,mem-path=%s,share=on"
+                % (mem, self.ram),
+                "-m", mem, "-smp", "1",
+                "-nodefaults", "-display", "none", "-no-reboot", "-net", "none",
+                "-serial", "file:" + self.log,
+                "-kernel", opts.kernel, "-initrd", opts.initrd, "-append", append,
+                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+        if opts.iommu:
+            args += ["-device", "intel-iommu,intremap=off"]
+        args += ["-device", "virtio-serial-pci,id=vser0",
+                 "-chardev", "socket,id=agent,path=%s,server=on,wait=off" % self.agent_path,
+                 "-device", "virtserialport,bus=vser0.0,chardev=agent,name=org.dmadirty.agent.0",
+                 "-chardev", "socket,id=e2e,path=%s,server=on,wait=off" % self.e2e_path,
+                 "-device", "virtserialport,bus=vser0.0,chardev=e2e,name=org.dmadirty.e2e.0",
+                 "-device", "pci-testdev"]
+        if incoming:
+            # -S: stay paused after the migration, so the RAM file is read
+            # before the guest runs again.
+            args += ["-incoming", "defer", "-S"]
+        with open(os.path.join(self.dir, "qemu.args"), "w") as f:
+            f.write(" ".join(args) + "\n")
+        self.stderr = open(os.path.join(self.dir, "qemu.stderr"), "w")
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                     stdout=self.stderr, stderr=self.stderr)
+        self.qmp = Qmp(self.qmp_path)
+        self.guest = None
+
+    def console(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_ready(self, timeout):
+        def ready():
+            if self.proc.poll() is not None:
+                raise HarnessError("%s: QEMU exited (%s)" % (self.name, self.proc.returncode))
+            text = self.console()
+            if "E2E-FAIL" in text or "VM: test.sh exit" in text:
+                raise HarnessError("%s: guest failed:\n%s" % (self.name, text[-2000:]))
+            return "E2E-READY" in text
+        wait_for(ready, timeout, "%s to boot" % self.name, 0.2)
+
+    def connect_guest(self):
+        self.guest = Guest(self.e2e_path)
+
+    def stop(self):
+        for closer in (self.guest, self.qmp):
+            if closer:
+                try:
+                    closer.close()
+                except OSError:
+                    pass
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+        try:
+            os.unlink(self.ram)
+        except FileNotFoundError:
+            pass
+
+
+class Ctl:
+    """dmadirtyctl, the project's host client, on an agent chardev socket."""
+
+    def __init__(self, path, timeout):
+        self.path = path
+        self.timeout = timeout
+
+    def run(self, sock, *cmd):
+        args = [self.path, "--socket", sock, "--timeout", str(self.timeout),
+                "--json"] + list(cmd)
+        res = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True,
+                             text=True, timeout=self.timeout * 3 + 10)
+        if res.returncode != 0:
+            raise HarnessError("%s: exit %d: %s" % (" ".join(args), res.returncode,
+                                                  (res.stderr or res.stdout).strip()))
+        try:
+            return json.loads(res.stdout)
+        except ValueError:
+            raise HarnessError("%s: not JSON: %r" % (" ".join(args), res.stdout))
+
+
+def migration_status(qmp):
+    return qmp.cmd("query-migrate")
+
+
+def migrate_once(opts, ctl, src, dst, enable, log):
+    """One migration of src to dst; returns per-variant counts."""
+    seed = random.getrandbits(64)
+    counts = opts.counts
+    lines = src.guest.cmd("setup %d %d %d %d %d" % (
+        counts["single"], counts["sg"], counts["sync"], counts["coherent"],
+        counts[CONTROL]))
+    pages = []
+    for line in lines:
+        variant, phys, length = line.split()
+        pages.append((variant, int(phys, 16), int(length)))
+    ram_size = opts.mem << 20
+    for variant, phys, length in pages:
+        if phys + length > ram_size:
+            raise HarnessError("page %#x beyond the RAM file" % phys)
+    log("%s: %d pages mapped by the guest driver" % (src.name, len(pages)))
+
+    if enable:
+        reply = ctl.run(src.agent_path, "enable")
+        log("enable: %s" % json.dumps(reply))
+        if not reply.get("enabled"):
+            raise HarnessError("enable did not report enabled: %r" % reply)
+
+    src.guest.cmd("churn on")
+    # The destination's ports must have their host end connected when the
+    # guest resumes there, or the bridge loop reads EOF.
+    dst.connect_guest()
+
+    # Pre-copy that keeps iterating: with 1 ms of downtime and a bandwidth
+    # cap, the ~8000 pages the guest rewrites per iteration never fit.
+    # (A downtime limit of 0 does not work: QEMU then never re-syncs the
+    # dirty bitmap and completes at the end of the first pass.)
+    for q in (src.qmp, dst.qmp):
+        q.cmd("migrate-set-parameters", **{"downtime-limit": 1,
+                                           "max-bandwidth": opts.bandwidth << 20})
+    sock = os.path.join(dst.dir, "migrate.sock")
+    dst.qmp.cmd("migrate-incoming", uri="unix:" + sock)
+    wait_for(lambda: os.path.exists(sock), 10, "incoming socket")
+    t0 = time.monotonic()
+    src.qmp.cmd("migrate", uri="unix:" + sock)
+
+    def first_pass_done():
+        st = migration_status(src.qmp)
+        if st.get("status") in ("failed", "cancelled", "completed"):
+            raise HarnessError("migration %s during the first pass: %s" % (
+                st.get("status"), json.dumps(st)))
+        return st.get("ram", {}).get("dirty-sync-count", 0) >= 2 and st
+    st = wait_for(first_pass_done, opts.timeout, "the first RAM pass", 0.02)
+    log("first RAM pass done after %.1fs (%d MiB transferred)" % (
+        time.monotonic() - t0, st["ram"]["transferred"] >> 20))
+
+    # Act as the device: write the pattern straight into the source's RAM.
+    with open(src.ram, "r+b") as f:
+        mm = mmap.mmap(f.fileno(), ram_size)
+        for variant, phys, length in pages:
+            mm[phys:phys + length] = pattern(phys, length, seed)
+        mm.close()
+
+    # The device is done: the driver unmaps, syncs and frees its buffers.
+    src.guest.cmd("finish")
+    src.guest.cmd("churn off")
+    st = migration_status(src.qmp)
+    if st.get("status") != "active":
+        raise HarnessError("migration %s before the device was done: the test "
+                           "proves nothing" % st.get("status"))
+    src.qmp.cmd("migrate-set-parameters", **{"downtime-limit": 300,
+                                             "max-bandwidth": 1 << 30})
+
+    def converged():
+        s = migration_status(src.qmp).get("status")
+        if s in ("failed", "cancelled"):
+            raise HarnessError("migration %s" % s)
+        return s == "completed"
+    wait_for(converged, opts.timeout, "the migration to converge", 0.1)
+    st = migration_status(src.qmp)
+    log("migration completed in %.1fs: %d sync rounds, %d MiB, downtime %s ms" % (
+        time.monotonic() - t0, st["ram"]["dirty-sync-count"],
+        st["ram"]["transferred"] >> 20, st.get("downtime")))
+    wait_for(lambda: dst.qmp.cmd("query-status")["status"] != "inmigrate", 30,
+             "the destination to take over")
+
+    # The destination is paused (-S): read its RAM before it runs again.
+    host = {v: [0, 0] for v in VARIANTS + (CONTROL,)}
+    with open(dst.ram, "rb") as f:
+        mm = mmap.mmap(f.fileno(), ram_size, prot=mmap.PROT_READ)
+        for variant, phys, length in pages:
+            host[variant][0] += 1
+            if mm[phys:phys + length] == pattern(phys, length, seed):
+                host[variant][1] += 1
+        mm.close()
+    dst.qmp.cmd("cont")
+
+    guest = {}
+    for line in dst.guest.cmd("verify %x" % seed):
+        variant, npages, intact, _sum = line.split()
+        guest[variant] = (int(npages), int(intact))
+    dst.guest.cmd("release")
+
+    if enable:
+        # The agent moved with the guest: it must answer on the destination.
+        reply = ctl.run(dst.agent_path, "disable")
+        log("disable on the destination: %s" % json.dumps(reply))
+        if reply.get("enabled") is not False:
+            raise HarnessError("disable did not report disabled: %r" % reply)
+    return host, guest
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def check(self, ok, what):
+        self.n += 1
+        if not ok:
+            self.failed += 1
+        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, what), flush=True)
+
+    def diag(self, text):
+        for line in text.splitlines():
+            print("# " + line, flush=True)
+
+
+def run_config(opts, ctl, tap, table):
+    label = "%s%s" % (opts.kver, " iommu" if opts.iommu else "")
+    workdir = tempfile.mkdtemp(prefix="cfg.", dir=opts.workdir)
+    vms = []
+
+    def log(msg):
+        if opts.verbose:
+            tap.diag("[%s] %s" % (label, msg))
+
+    results = {}
+    try:
+        src = Vm(opts, workdir, "a")
+        vms.append(src)
+        t0 = time.monotonic()
+        src.wait_ready(opts.timeout)
+        log("booted in %.1fs" % (time.monotonic() - t0))
+        src.connect_guest()
+        for n, enable in enumerate(opts.modes):
+            dst = Vm(opts, workdir, "bcd"[n], incoming=True)
+            vms.append(dst)
+            results[enable] = migrate_once(opts, ctl, src, dst, enable, log)
+            src.stop()
+            vms.remove(src)
+            src = dst
+    except HarnessError as err:
+        tap.check(False, "%s: %s" % (label, err))
+        for vm in vms:
+            tap.diag("---- %s console (tail)\n%s" % (vm.name, vm.console()[-3000:]))
+        return
+    finally:
+        for vm in vms:
+            vm.stop()
+        if not opts.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    for enable, (host, guest) in results.items():
+        mode = "dirtying on" if enable else "dirtying off"
+        for v in VARIANTS + (CONTROL,):
+            total, intact = host[v]
+            gtotal, gintact = guest.get(v, (-1, -1))
+            tap.check(gtotal == total and gintact == intact,
+                      "%s %s %s: the destination guest agrees with its RAM file "
+                      "(%d/%d vs %d/%d)" % (label, mode, v, gintact, gtotal, intact, total))
+    for v in VARIANTS + (CONTROL,):
+        row = [label, v]
+        if True in results:
+            total, intact = results[True][0][v]
+            row += [total, intact]
+            if v == CONTROL:
+                tap.check(intact == total, "%s %s: pages the guest CPU wrote "
+                          "arrive (%d/%d)" % (label, v, intact, total))
+            else:
+                tap.check(total > 0 and intact == total, "%s %s: with dirtying every "
+                          "page arrives intact (%d/%d)" % (label, v, intact, total))
+        else:
+            row += [results[False][0][v][0], None]
+        if False in results:
+            total, intact = results[False][0][v]
+            row.append(intact)
+            if v == CONTROL:
+                tap.check(intact == total, "%s %s (dirtying off): pages the guest "
+                          "CPU wrote arrive (%d/%d)" % (label, v, intact, total))
+            else:
+                tap.check(total > 0 and intact < total, "%s %s: without dirtying "
+                          "pages arrive stale (%d/%d intact)" % (label, v, intact, total))
+        else:
+            row.append(None)
+        table.append(row)
+
+
+def print_table(table, out):
+    head = ["configuration", "variant", "pages written", "intact with dirtying",
+            "intact without"]
+    rows = [[("-" if c is None else str(c)) for c in r] for r in table]
+    widths = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(len(head))]
+    fmt = "  ".join("%%-%ds" % w for w in widths)
+    out(fmt % tuple(head))
+    out(fmt % tuple("-" * w for w in widths))
+    for r in rows:
+        out(fmt % tuple(r))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", action="append", required=True, metavar="KVER:INITRD[:iommu]",
+                    help="a guest configuration to migrate (repeatable)")
+    ap.add_argument("--ctl", help="path of dmadirtyctl (without it: only the run "
+                    "without dirtying)")
+    ap.add_argument("--modes", default="on,off",
+                    help="migrations per configuration, in order: on,off (default)")
+    ap.add_argument("--qemu", default=os.environ.get("QEMU_SYSTEM") or "qemu-system-x86_64")
+    ap.add_argument("--mem", type=int, default=256, help="guest RAM in MiB")
+    ap.add_argument("--pages", default="single=128,sg=128,sync=128,coherent=128,touch=16",
+                    help="pages per variant")
+    ap.add_argument("--bandwidth", type=int, default=64,
+                    help="migration MiB/s cap during pre-copy")
+    ap.add_argument("--timeout", type=int, default=180)
+    ap.add_argument("--shm", default="/dev/shm")
+    ap.add_argument("--workdir")
+    ap.add_argument("--keep", action="store_true", help="keep logs and sockets")
+    ap.add_argument("--verbose", "-v", action="store_true")
+    ap.add_argument("--table-only", action="store_true",
+                    help="print the table as plain text, not TAP")
+    opts = ap.parse_args()
+
+    opts.counts = {k: int(v) for k, v in (kv.split("=") for kv in opts.pages.split(","))}
+    modes = {"on": True, "off": False}
+    opts.modes = [modes[m] for m in opts.modes.split(",")]
+    if True in opts.modes and not opts.ctl:
+        ap.error("--modes on needs --ctl")
+    ctl = Ctl(opts.ctl, 10) if opts.ctl else None
+    opts.workdir = tempfile.mkdtemp(prefix="dmadirty-e2e.", dir=opts.workdir)
+
+    tap = Tap()
+    table = []
+    t0 = time.monotonic()
+    for conf in opts.config:
+        parts = conf.split(":")
+        opts.kver, opts.initrd = parts[0], parts[1]
+        opts.iommu = len(parts) > 2 and parts[2] == "iommu"
+        opts.kernel = "/boot/vmlinuz-" + opts.kver
+        run_config(opts, ctl, tap, table)
+    if table:
+        if opts.table_only:
+            print_table(table, print)
+        else:
+            tap.diag("")
+            print_table(table, tap.diag)
+    tap.diag("total %.0fs" % (time.monotonic() - t0))
+    if not opts.table_only:
+        print("1..%d" % tap.n)
+    if not opts.keep:
+        shutil.rmtree(opts.workdir, ignore_errors=True)
+    else:
+        tap.diag("logs kept in " + opts.workdir)
+    return 1 if tap.failed or not tap.n else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
