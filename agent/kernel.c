@@ -51,10 +51,10 @@ set_errno_error(GError **error, int err, const char *what, const char *path)
 			    "%s %s: %s", what, path, g_strerror(err));
 }
 
-gboolean
-dd_kernel_get(DdKernel *k, gboolean *on, GError **error)
+/* Reads the sysctl's text, stripped. */
+static gboolean
+read_sysctl(DdKernel *k, char *buf, gsize size, GError **error)
 {
-	char buf[32];
 	ssize_t n;
 	int fd, err;
 
@@ -64,7 +64,7 @@ dd_kernel_get(DdKernel *k, gboolean *on, GError **error)
 		return FALSE;
 	}
 	do
-		n = read(fd, buf, sizeof(buf) - 1);
+		n = read(fd, buf, size - 1);
 	while (n < 0 && errno == EINTR);
 	err = errno;
 	close(fd);
@@ -74,15 +74,22 @@ dd_kernel_get(DdKernel *k, gboolean *on, GError **error)
 	}
 	buf[n] = '\0';
 	g_strstrip(buf);
-	if (strcmp(buf, "0") == 0) {
-		*on = FALSE;
-	} else if (strcmp(buf, "1") == 0) {
-		*on = TRUE;
-	} else {
+	return TRUE;
+}
+
+gboolean
+dd_kernel_get(DdKernel *k, gboolean *on, GError **error)
+{
+	char buf[32];
+
+	if (!read_sysctl(k, buf, sizeof(buf), error))
+		return FALSE;
+	if (strcmp(buf, "0") != 0 && strcmp(buf, "1") != 0) {
 		g_set_error(error, DD_KERNEL_ERROR, DD_KERNEL_ERROR_READ_BACK,
 			    "%s holds '%s', not 0 or 1", k->sysctl_path, buf);
 		return FALSE;
 	}
+	*on = buf[0] == '1';
 	return TRUE;
 }
 
@@ -90,8 +97,7 @@ gboolean
 dd_kernel_set(DdKernel *k, gboolean on, GError **error)
 {
 	const char *val = on ? "1\n" : "0\n";
-	g_autoptr(GError) local = NULL;
-	gboolean now;
+	char buf[32];
 	ssize_t n;
 	int fd, err;
 
@@ -115,15 +121,11 @@ dd_kernel_set(DdKernel *k, gboolean on, GError **error)
 		return FALSE;
 	}
 
-	if (!dd_kernel_get(k, &now, &local)) {
-		g_propagate_prefixed_error(error, g_steal_pointer(&local),
-					   "after writing %d: ", on ? 1 : 0);
+	if (!read_sysctl(k, buf, sizeof(buf), error))
 		return FALSE;
-	}
-	if (now != on) {
+	if (strcmp(buf, on ? "1" : "0") != 0) {
 		g_set_error(error, DD_KERNEL_ERROR, DD_KERNEL_ERROR_READ_BACK,
-			    "%s read back %d after writing %d", k->sysctl_path,
-			    now ? 1 : 0, on ? 1 : 0);
+			    "%s read back '%s' after writing %d", k->sysctl_path, buf, on ? 1 : 0);
 		return FALSE;
 	}
 	return TRUE;
