@@ -35,6 +35,7 @@ import tempfile
 import time
 
 PAGE = 4096
+POISON = 0xA5              # what the guest driver fills its buffers with
 GOLDEN = 0x9E3779B97F4A7C15
 MASK64 = (1 << 64) - 1
 VARIANTS = ("single", "sg", "sync", "coherent")
@@ -272,9 +273,19 @@ def migrate_once(opts, ctl, src, dst, enable, log):
         counts["single"], counts["sg"], counts["sync"], counts["coherent"],
         counts[CONTROL]))
     pages = []
+    translated = 0
     for line in lines:
-        variant, phys, length = line.split()
+        variant, phys, length, dma = line.split()
         pages.append((variant, int(phys, 16), int(length)))
+        if variant in ("single", "sync") and int(dma, 16) != int(phys, 16):
+            translated += 1
+    # Behind the vIOMMU every streaming mapping is an IOVA; without it x86
+    # maps directly.  Either way the harness must know where the device
+    # writes land, which is the physical page.
+    nstream = counts["single"] + counts["sync"]
+    if translated != (nstream if opts.iommu else 0):
+        raise HarnessError("%d of %d streaming mappings translated, expected %s" % (
+            translated, nstream, "all" if opts.iommu else "none"))
     ram_size = opts.mem << 20
     for variant, phys, length in pages:
         if phys + length > ram_size:
@@ -324,7 +335,6 @@ def migrate_once(opts, ctl, src, dst, enable, log):
 
     # The device is done: the driver unmaps, syncs and frees its buffers.
     src.guest.cmd("finish")
-    src.guest.cmd("churn off")
     st = migration_status(src.qmp)
     if st.get("status") != "active":
         raise HarnessError("migration %s before the device was done: the test "
@@ -347,13 +357,25 @@ def migrate_once(opts, ctl, src, dst, enable, log):
 
     # The destination is paused (-S): read its RAM before it runs again.
     host = {v: [0, 0] for v in VARIANTS + (CONTROL,)}
+    stale = {}
+    other = {}
+    poison = bytes([POISON]) * PAGE
     with open(dst.ram, "rb") as f:
         mm = mmap.mmap(f.fileno(), ram_size, prot=mmap.PROT_READ)
         for variant, phys, length in pages:
             host[variant][0] += 1
-            if mm[phys:phys + length] == pattern(phys, length, seed):
+            data = mm[phys:phys + length]
+            if data == pattern(phys, length, seed):
                 host[variant][1] += 1
+            elif data == poison[:length]:
+                stale[variant] = stale.get(variant, 0) + 1
+            else:
+                # neither the device's data nor the buffer's old content:
+                # the page was reused after it was freed
+                other.setdefault(variant, []).append("%#x" % phys)
         mm.close()
+    log("destination RAM: intact %s, stale %s, other %s" % (
+        {v: c[1] for v, c in host.items()}, stale, other))
     dst.qmp.cmd("cont")
 
     guest = {}

@@ -13,14 +13,16 @@
  *
  *   setup SINGLE SG SYNC COHERENT TOUCH
  *	map that many pages per variant and fill them with a CPU-written
- *	poison; answers one line per page: "VARIANT PHYS LEN".
+ *	poison; answers one line per page: "VARIANT PHYS LEN DMA" (DMA is
+ *	the bus address the device was given, an IOVA behind an IOMMU).
  *   churn on|off
  *	a kthread keeps writing a few MiB, so pre-copy keeps iterating.
  *   finish
  *	what the driver does once the device is done: unmap the single and
  *	sg mappings, sync-for-cpu the sync buffers (which stay mapped), free
  *	the coherent buffers, and write each "touch" page itself (a harness
- *	control: pages the guest CPU writes always arrive).
+ *	control: pages the guest CPU writes always arrive); then stop the
+ *	churn.
  *   verify SEED
  *	read every page back; answers "VARIANT PAGES INTACT XORSUM" lines.
  *   release
@@ -378,6 +380,27 @@ static phys_addr_t dmadirty_e2e_phys(struct dmadirty_e2e *e, unsigned int v,
 	}
 }
 
+/* Bus address of page @i of variant @v (0 for the CPU-only pages). */
+static u64 dmadirty_e2e_dma(struct dmadirty_e2e *e, unsigned int v,
+			    unsigned int i)
+{
+	struct scatterlist *sg;
+	unsigned int k;
+
+	switch (v) {
+	case DMADIRTY_E2E_SG:
+		sg = e->sgs[i / DMADIRTY_E2E_SG_NENTS].table.sgl;
+		for (k = 0; k < i % DMADIRTY_E2E_SG_NENTS; k++)
+			sg = sg_next(sg);
+		return sg_dma_address(sg);
+	case DMADIRTY_E2E_COHERENT:
+		return e->coh[i / DMADIRTY_E2E_COHERENT_PAGES].dma +
+		       (i % DMADIRTY_E2E_COHERENT_PAGES) * PAGE_SIZE;
+	default:
+		return e->dma[v][i];
+	}
+}
+
 /*
  * QEMU's TCG before 9.0 does not re-arm its softmmu TLB when migration
  * clears the dirty bitmap (fixed upstream by "physmem: Fix migration dirty
@@ -393,6 +416,34 @@ static void dmadirty_e2e_flush_tlb(void)
 	preempt_disable();
 	__flush_tlb_all();
 	preempt_enable();
+}
+
+static int dmadirty_e2e_churn_fn(void *data)
+{
+	struct dmadirty_e2e *e = data;
+	size_t size = DMADIRTY_E2E_CHURN_BYTES, off;
+	u8 *buf = vmalloc(size);
+	u8 n = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (!kthread_should_stop()) {
+		n++;
+		dmadirty_e2e_flush_tlb();
+		for (off = 0; off < size; off += PAGE_SIZE)
+			WRITE_ONCE(buf[off], n);
+		atomic_long_inc(&e->churn_passes);
+		usleep_range(2000, 4000);
+	}
+	vfree(buf);
+	return 0;
+}
+
+static void dmadirty_e2e_churn_stop(struct dmadirty_e2e *e)
+{
+	if (e->churn)
+		kthread_stop(e->churn);
+	e->churn = NULL;
 }
 
 static void dmadirty_e2e_finish(struct dmadirty_e2e *e)
@@ -420,6 +471,14 @@ static void dmadirty_e2e_finish(struct dmadirty_e2e *e)
 		atomic_long_add(0, w);
 	}
 	e->finished = true;
+
+	/*
+	 * Stop the churn last: it kept pre-copy iterating until now, and
+	 * the pages it frees go on the allocator's free lists after the
+	 * freed coherent pages, so that the next allocations take them and
+	 * not the coherent pages the host is about to check.
+	 */
+	dmadirty_e2e_churn_stop(e);
 }
 
 static void dmadirty_e2e_verify(struct dmadirty_e2e *e, u64 seed)
@@ -451,27 +510,6 @@ static void dmadirty_e2e_verify(struct dmadirty_e2e *e, u64 seed)
 	}
 }
 
-static int dmadirty_e2e_churn_fn(void *data)
-{
-	struct dmadirty_e2e *e = data;
-	size_t size = DMADIRTY_E2E_CHURN_BYTES, off;
-	u8 *buf = vmalloc(size);
-	u8 n = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	while (!kthread_should_stop()) {
-		n++;
-		dmadirty_e2e_flush_tlb();
-		for (off = 0; off < size; off += PAGE_SIZE)
-			WRITE_ONCE(buf[off], n);
-		atomic_long_inc(&e->churn_passes);
-		usleep_range(2000, 4000);
-	}
-	vfree(buf);
-	return 0;
-}
-
 static int dmadirty_e2e_cmd(struct dmadirty_e2e *e, char *line)
 {
 	unsigned int want[DMADIRTY_E2E_NR_VARIANTS], v, i;
@@ -489,10 +527,11 @@ static int dmadirty_e2e_cmd(struct dmadirty_e2e *e, char *line)
 			return ret;
 		for (v = 0; v < DMADIRTY_E2E_NR_VARIANTS; v++)
 			for (i = 0; i < e->count[v]; i++)
-				dmadirty_e2e_out(e, "%s %llx %lu\n",
+				dmadirty_e2e_out(e, "%s %llx %lu %llx\n",
 						 dmadirty_e2e_names[v],
 						 (u64)dmadirty_e2e_phys(e, v, i),
-						 PAGE_SIZE);
+						 PAGE_SIZE,
+						 dmadirty_e2e_dma(e, v, i));
 		return 0;
 	}
 	if (sscanf(line, "churn %7s", arg) == 1) {
@@ -504,9 +543,8 @@ static int dmadirty_e2e_cmd(struct dmadirty_e2e *e, char *line)
 			if (IS_ERR(t))
 				return PTR_ERR(t);
 			e->churn = t;
-		} else if (!strcmp(arg, "off") && e->churn) {
-			kthread_stop(e->churn);
-			e->churn = NULL;
+		} else if (!strcmp(arg, "off")) {
+			dmadirty_e2e_churn_stop(e);
 		} else if (strcmp(arg, "on") && strcmp(arg, "off")) {
 			return -EINVAL;
 		}
@@ -618,9 +656,7 @@ static void dmadirty_e2e_remove(struct pci_dev *pdev)
 
 	debugfs_remove_recursive(e->dir);
 	mutex_lock(&e->lock);
-	if (e->churn)
-		kthread_stop(e->churn);
-	e->churn = NULL;
+	dmadirty_e2e_churn_stop(e);
 	dmadirty_e2e_release(e);
 	mutex_unlock(&e->lock);
 	kvfree(e->out);

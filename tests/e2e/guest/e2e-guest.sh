@@ -32,7 +32,14 @@ exec 3<>"$port"
 while :; do
 	while read -r line <&3; do
 		if echo "$line" >"$ctl" 2>/dev/null; then
-			{ echo OK; cat "$ctl"; echo END; } >&3
+			# Shell builtins only, no fork: after "finish" the freed
+			# coherent pages must not be reused before the migration
+			# is over.
+			{
+				echo OK
+				while IFS= read -r out; do echo "$out"; done <"$ctl"
+				echo END
+			} >&3
 		else
 			{ echo ERR; echo END; } >&3
 		fi
