@@ -394,15 +394,17 @@ def migrate_once(opts, ctl, src, dst, enable, log):
 
 
 class Tap:
-    def __init__(self):
-        self.n = 0
+    def __init__(self, first=1, quiet=False):
+        self.n = first - 1
         self.failed = 0
+        self.quiet = quiet
 
     def check(self, ok, what):
         self.n += 1
         if not ok:
             self.failed += 1
-        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, what), flush=True)
+        if not ok or not self.quiet:
+            print("%s %d - %s" % ("ok" if ok else "not ok", self.n, what), flush=True)
 
     def diag(self, text):
         for line in text.splitlines():
@@ -511,7 +513,9 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep logs and sockets")
     ap.add_argument("--verbose", "-v", action="store_true")
     ap.add_argument("--table-only", action="store_true",
-                    help="print the table as plain text, not TAP")
+                    help="print the table as plain text, and only failed checks")
+    ap.add_argument("--tap-first", type=int, default=1,
+                    help="number of the first TAP test (earlier ones printed by the caller)")
     opts = ap.parse_args()
 
     opts.counts = {k: int(v) for k, v in (kv.split("=") for kv in opts.pages.split(","))}
@@ -522,7 +526,7 @@ def main():
     ctl = Ctl(opts.ctl, 10) if opts.ctl else None
     opts.workdir = tempfile.mkdtemp(prefix="dmadirty-e2e.", dir=opts.workdir)
 
-    tap = Tap()
+    tap = Tap(opts.tap_first, opts.table_only)
     table = []
     t0 = time.monotonic()
     for conf in opts.config:
@@ -531,14 +535,16 @@ def main():
         opts.iommu = len(parts) > 2 and parts[2] == "iommu"
         opts.kernel = "/boot/vmlinuz-" + opts.kver
         run_config(opts, ctl, tap, table)
-    if table:
-        if opts.table_only:
+    if opts.table_only:
+        print()
+        if table:
             print_table(table, print)
-        else:
+        print("\n%d checks, %d failed, %.0fs" % (tap.n, tap.failed, time.monotonic() - t0))
+    else:
+        if table:
             tap.diag("")
             print_table(table, tap.diag)
-    tap.diag("total %.0fs" % (time.monotonic() - t0))
-    if not opts.table_only:
+        tap.diag("total %.0fs" % (time.monotonic() - t0))
         print("1..%d" % tap.n)
     if not opts.keep:
         shutil.rmtree(opts.workdir, ignore_errors=True)
