@@ -42,6 +42,17 @@ VARIANTS = ("single", "sg", "sync", "coherent")
 CONTROL = "touch"          # pages the guest CPU writes itself
 
 
+LEGEND = """
+Each row: pages of one kind of DMA_FROM_DEVICE buffer that the "device" (the
+host, through the source VM's RAM file, unseen by QEMU's dirty log) wrote
+during pre-copy, and how many of them reached the destination intact when
+the guest had DMA dirtying on (enabled through dmadirtyctl) and when it had
+it off.  single: dma_map_page + unmap; sg: dma_map_sg + unmap; sync:
+dma_sync_single_for_cpu on a buffer that stays mapped; coherent:
+dma_alloc_coherent, freed before switchover; touch: pages the guest CPU
+writes itself, the harness's control (always intact)."""
+
+
 class HarnessError(Exception):
     """The harness could not run a step (not a test verdict)."""
 
@@ -539,6 +550,7 @@ def main():
         print()
         if table:
             print_table(table, print)
+            print(LEGEND)
         print("\n%d checks, %d failed, %.0fs" % (tap.n, tap.failed, time.monotonic() - t0))
     else:
         if table:
