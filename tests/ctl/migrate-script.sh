@@ -9,12 +9,12 @@ script=${top_srcdir:-.}/packaging/examples/migrate-with-passthrough
 examples=${top_srcdir:-.}/packaging/examples
 req=(--src-qmp /s/qmp --src-agent /s/agent --dst-agent /d/agent --uri tcp:dst:4444 --device hostdev0)
 
-echo "1..11"
+echo "1..12"
 
 help_ok() {
 	local o
 	expect 0 bash "$script" --help || return 1
-	for o in --src-qmp --src-agent --dst-agent --dst-qmp --uri --device --lease --tag \
+	for o in --src-qmp --src-agent --dst-agent --dst-qmp --uri --device --quiesce --lease --tag \
 		 --downtime-limit --hold-downtime --detach-when --pass-timeout --unplug-timeout \
 		 --converge-timeout --agent-timeout --dmadirtyctl --dry-run "Exit status"; do
 		contains "$out" "$o" || return 1
@@ -27,7 +27,7 @@ missing_each() {
 	for ((i = 0; i < ${#req[@]}; i += 2)); do
 		local args=("${req[@]:0:i}" "${req[@]:i+2}")
 		expect 2 bash "$script" --dry-run "${args[@]}" || return 1
-		contains "$err" "${req[i]} is required" || return 1
+		contains "$err" "${req[i]}" && contains "$err" "is required" || return 1
 	done
 }
 ok "each required option missing: exit 2 naming it" missing_each
@@ -69,6 +69,11 @@ order() {
 		((e < p && p < m && h < m && m < d && d < c && c < k && k < x))
 }
 ok "order: enable, hold + pause-before-switchover, migrate, device_del, converge, continue, disable" order
+ok "--quiesce alone replaces --device, and runs in the detach step" eval '
+	expect 0 bash "$script" --dry-run "${req[@]:0:8}" --quiesce "guest-quiesce --wait" &&
+	dry=$out && contains "$dry" "bash -c guest-quiesce --wait" &&
+	(($(line_of "bash -c guest-quiesce") < $(line_of "\"downtime-limit\": 300"))) &&
+	! contains "$dry" device_del >/dev/null'
 ok "--detach-when start detaches without waiting for the first pass" eval '
 	expect 0 bash "$script" --dry-run "${req[@]}" --detach-when start &&
 	dry=$out && (($(line_of "\"migrate\", \"arguments\"") + 1 == $(line_of "\"device_del\"")))'
