@@ -22,3 +22,18 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/dmadirty-qemu.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 kvers=$(bash -c '. "$0"; vm_kernels' "$top_srcdir/tests/lib/vm.sh")
 [ -n "$kvers" ] || { echo "Bail out! no guest kernel with modules in /boot"; exit 1; }
+
+# tap_merge PREFIX FILE: prints FILE's TAP lines renumbered after $n, each
+# description prefixed by PREFIX, comments kept, plan dropped.
+n=0
+tap_merge() {
+	while IFS= read -r line; do
+		case $line in
+		"ok "* | "not ok "*)
+			n=$((n + 1))
+			echo "${line%% [0-9]*} $n - $1: ${line#* - }" ;;
+		1..*) ;;
+		*) echo "$line" ;;
+		esac
+	done <"$2"
+}

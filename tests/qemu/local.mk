@@ -7,11 +7,12 @@ qemu_patches = \
 	packaging/qemu/0003-qapi-add-x-dma-dirty-set-host-state-x-query-dma-dirt.patch \
 	packaging/qemu/0004-docs-specs-describe-the-PCI-bridge-DMA-dirty-trackin.patch
 
-qemu_tests = tests/qemu/qmp.sh tests/qemu/guest.sh
+qemu_tests = tests/qemu/qmp.sh tests/qemu/guest.sh tests/qemu/agent.sh
 
 EXTRA_DIST += packaging/qemu/build-qemu.sh packaging/qemu/series \
 	$(qemu_patches) $(qemu_tests) tests/qemu/common.sh tests/qemu/qmp.py \
-	tests/qemu/qmp_test.py tests/qemu/guest_test.py tests/qemu/guest-block.sh
+	tests/qemu/qmp_test.py tests/qemu/guest_test.py tests/qemu/guest-block.sh \
+	tests/qemu/agent_test.py tests/qemu/guest-agent.sh
 
 if ENABLE_VM_TESTS
 TESTS += $(qemu_tests)

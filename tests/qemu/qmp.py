@@ -39,7 +39,7 @@ class Qmp:
                     raise TimeoutError("no QMP server at %s" % path)
                 time.sleep(0.05)
         self.sock.settimeout(timeout)
-        self.file = self.sock.makefile("rb")
+        self.buf = b""
         self.events = []
         greeting = self._read()
         if "QMP" not in greeting:
@@ -47,10 +47,34 @@ class Qmp:
         self.cmd("qmp_capabilities")
 
     def _read(self):
-        line = self.file.readline()
-        if not line:
-            raise EOFError("QMP connection closed")
+        while b"\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("QMP connection closed")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
+
+    def drain(self):
+        """Reads, without waiting, what has already arrived; keeps the
+        events."""
+        timeout = self.sock.gettimeout()
+        self.sock.setblocking(False)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                self.buf += data
+        except BlockingIOError:
+            pass
+        finally:
+            self.sock.settimeout(timeout)
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            msg = json.loads(line)
+            if "event" in msg:
+                self.events.append(msg)
 
     def cmd(self, name, **args):
         """Runs a command; returns its result or raises QmpError."""
@@ -88,7 +112,6 @@ class Qmp:
                 self.sock.settimeout(timeout)
 
     def close(self):
-        self.file.close()
         self.sock.close()
 
 
