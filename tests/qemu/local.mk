@@ -9,7 +9,7 @@ qemu_patches = \
 
 qemu_tests = tests/qemu/qmp.sh tests/qemu/guest.sh tests/qemu/agent.sh
 
-EXTRA_DIST += packaging/qemu/build-qemu.sh packaging/qemu/series \
+EXTRA_DIST += packaging/qemu/build-qemu.sh packaging/qemu/series packaging/qemu/README.md \
 	$(qemu_patches) $(qemu_tests) tests/qemu/common.sh tests/qemu/qmp.py \
 	tests/qemu/qmp_test.py tests/qemu/guest_test.py tests/qemu/guest-block.sh \
 	tests/qemu/agent_test.py tests/qemu/guest-agent.sh

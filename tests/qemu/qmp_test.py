@@ -5,6 +5,7 @@ Usage: qmp_test.py QEMU WORKDIR
 """
 
 import os
+import subprocess
 import sys
 import time
 
@@ -19,6 +20,17 @@ DEVICES = ["-M", "q35", "-S",
 
 def by_device(infos):
     return {i.get("device"): i for i in infos}
+
+
+def wait_migration(conn, timeout=60):
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        status = conn.cmd("query-migrate").get("status")
+        if status in ("completed", "failed", "cancelled"):
+            break
+        time.sleep(0.1)
+    return status
 
 
 def expect_error(tap, conn, cls, desc, cmd, **args):
@@ -94,13 +106,7 @@ def main():
         tap.ok(fresh != before, "destination differs before migration",
                fresh)
         s.cmd("migrate", uri="unix:" + mig)
-        deadline = time.monotonic() + 60
-        status = None
-        while time.monotonic() < deadline:
-            status = s.cmd("query-migrate").get("status")
-            if status in ("completed", "failed", "cancelled"):
-                break
-            time.sleep(0.1)
+        status = wait_migration(s)
         tap.ok(status == "completed", "migration completes", status)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -115,6 +121,33 @@ def main():
                "the destination continues the source's sequence", r)
         qmp.stop(dst, d)
         qmp.stop(src, s)
+
+        # A destination without the block refuses a source that has it.
+        src2_sock = os.path.join(work, "src2.qmp")
+        src2 = qmp.start(qmp.qemu_argv(qemu, src2_sock, *DEVICES),
+                         os.path.join(work, "src2.log"))
+        procs.append(src2)
+        s2 = qmp.Qmp(src2_sock)
+        bad_sock = os.path.join(work, "bad.qmp")
+        bad_mig = os.path.join(work, "bad-mig.sock")
+        bad_devices = [a.replace(",x-dma-dirty=on", "")
+                       if a.startswith("pci-bridge") else a for a in DEVICES]
+        bad = qmp.start(qmp.qemu_argv(qemu, bad_sock, *bad_devices,
+                                      "-incoming", "unix:" + bad_mig),
+                        os.path.join(work, "bad.log"))
+        procs.append(bad)
+        qmp.Qmp(bad_sock).close()
+        s2.cmd("migrate", uri="unix:" + bad_mig)
+        wait_migration(s2)
+        try:
+            rc = bad.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            rc = None
+        tap.ok(rc not in (0, None) and
+               "Bad config data" in open(os.path.join(work, "bad.log")).read(),
+               "a destination bridge without x-dma-dirty refuses the state",
+               "exit status %s" % rc)
+        qmp.stop(src2, s2)
     except (qmp.QmpError, TimeoutError, EOFError, OSError) as e:
         tap.ok(False, "QMP session", e)
         for name in ("src.log", "dst.log"):
