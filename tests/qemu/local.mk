@@ -7,12 +7,14 @@ qemu_patches = \
 	packaging/qemu/0003-qapi-add-x-dma-dirty-set-host-state-x-query-dma-dirt.patch \
 	packaging/qemu/0004-docs-specs-describe-the-PCI-bridge-DMA-dirty-trackin.patch
 
-qemu_tests = tests/qemu/qmp.sh tests/qemu/guest.sh tests/qemu/agent.sh
+qemu_tests = tests/qemu/qmp.sh tests/qemu/guest.sh tests/qemu/agent.sh \
+	tests/qemu/e2e-block.sh
 
 EXTRA_DIST += packaging/qemu/build-qemu.sh packaging/qemu/series packaging/qemu/README.md \
 	$(qemu_patches) $(qemu_tests) tests/qemu/common.sh tests/qemu/qmp.py \
 	tests/qemu/qmp_test.py tests/qemu/guest_test.py tests/qemu/guest-block.sh \
-	tests/qemu/agent_test.py tests/qemu/guest-agent.sh
+	tests/qemu/agent_test.py tests/qemu/guest-agent.sh tests/qemu/e2e_block.py \
+	tests/qemu/qemu-block.sh
 
 if ENABLE_VM_TESTS
 TESTS += $(qemu_tests)
