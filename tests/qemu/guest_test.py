@@ -20,7 +20,10 @@ import qmp  # noqa: E402
 
 VM_SH = os.path.join(here, "..", "lib", "vm.sh")
 BRIDGES = {
-    "pci-bridge": ["-device", "pci-bridge,id=br0,chassis_nr=1,x-dma-dirty=on",
+    # bus-reserve adds the Red Hat resource reserve capability: two vendor
+    # capabilities on one bridge, each found by its type.
+    "pci-bridge": ["-device", "pci-bridge,id=br0,chassis_nr=1,bus-reserve=2,"
+                   "x-dma-dirty=on",
                    "-device", "pci-bridge,id=br1,chassis_nr=2"],
     "pcie-root-port": ["-machine", "q35",
                        "-device", "pcie-root-port,id=br0,chassis=1,"
