@@ -315,7 +315,12 @@ def migration_status(qmp):
 
 
 def migrate_once(opts, ctl, src, dst, enable, log):
-    """One migration of src to dst; returns per-variant counts."""
+    """One migration of src to dst; returns per-variant counts.
+
+    enable: "rpc" (dmadirtyctl enable, then disable on the destination),
+    "bridge" (the vendor block's host state), or "off"."""
+    if enable not in ("rpc", "bridge", "off"):
+        raise ValueError(enable)
     seed = random.getrandbits(64)
     counts = opts.counts
     lines = src.guest.cmd("setup %d %d %d %d %d" % (
@@ -477,7 +482,8 @@ class Tap:
 def run_config(opts, ctl, tap, table):
     label = opts.kver + (" iommu" if opts.iommu else "") + (
         " bridge" if opts.bridge else "")
-    modes = [("bridge" if opts.bridge and mode == "on" else mode) for mode in opts.modes]
+    how_on = "bridge" if opts.bridge else "rpc"
+    modes = [(how_on if mode == "on" else mode) for mode in opts.modes]
     workdir = tempfile.mkdtemp(prefix="cfg.", dir=opts.workdir)
     vms = []
 
