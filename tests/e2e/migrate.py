@@ -92,7 +92,10 @@ class LineSocket:
             return False
 
     def send(self, data):
-        self.sock.sendall(data)
+        try:
+            self.sock.sendall(data)
+        except OSError as err:
+            raise HarnessError("%s: %s" % (self.path, err))
 
     def readline(self, timeout):
         deadline = time.monotonic() + timeout
@@ -105,6 +108,8 @@ class LineSocket:
                 chunk = self.sock.recv(65536)
             except socket.timeout:
                 continue
+            except OSError as err:
+                raise HarnessError("%s: %s" % (self.path, err))
             if not chunk:
                 raise HarnessError("%s closed" % self.path)
             self.buf += chunk
@@ -440,6 +445,7 @@ def migrate_once(opts, ctl, src, dst, enable, log):
     for line in dst.guest.cmd("verify %x" % seed):
         variant, npages, intact, _sum = line.split()
         guest[variant] = (int(npages), int(intact))
+    dst.guest.cmd("churn off")
     dst.guest.cmd("release")
 
     if enable == "rpc":
