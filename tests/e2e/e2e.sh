@@ -72,6 +72,27 @@ for kver in "${kernels[@]}"; do
 		esac
 	done
 done
+# The variant that enables dirtying through the bridge's vendor block (host
+# state set over QMP) instead of the RPC needs the patched QEMU of
+# packaging/qemu: $DMADIRTY_QEMU, or build-qemu.sh's (cached) build.
+# One kernel is enough: the agent's path after the uevent is the RPC's.
+if [ "$demo" = no ] && [ ${#args[@]} -gt 0 ] && [ "${E2E_BRIDGE:-yes}" != no ]; then
+	bridge_qemu=${DMADIRTY_QEMU:-}
+	qlog=$build/tests/e2e/build-qemu.log
+	if [ -z "$bridge_qemu" ] && [ -f "$src/packaging/qemu/build-qemu.sh" ]; then
+		bridge_qemu=$(bash "$src/packaging/qemu/build-qemu.sh" 2>"$qlog") || bridge_qemu=
+	fi
+	n=$((n + 1))
+	if [ -n "$bridge_qemu" ] && [ -x "$bridge_qemu" ]; then
+		echo "ok $n - patched QEMU for the bridge variant: $bridge_qemu"
+		kver=${kernels[${#kernels[@]} - 1]}
+		args+=(--bridge-qemu "$bridge_qemu"
+			--config "$kver:$build/tests/e2e/guest-$kver/initrd.gz:bridge")
+	else
+		echo "ok $n - # SKIP bridge variant: no patched QEMU (DMADIRTY_QEMU unset, build-qemu.sh failed: $qlog)"
+	fi
+fi
+
 if [ ${#args[@]} -eq 0 ]; then
 	echo "1..$n"
 	exit 1

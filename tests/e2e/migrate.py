@@ -92,7 +92,10 @@ class LineSocket:
             return False
 
     def send(self, data):
-        self.sock.sendall(data)
+        try:
+            self.sock.sendall(data)
+        except OSError as err:
+            raise HarnessError("%s: %s" % (self.path, err))
 
     def readline(self, timeout):
         deadline = time.monotonic() + timeout
@@ -105,6 +108,8 @@ class LineSocket:
                 chunk = self.sock.recv(65536)
             except socket.timeout:
                 continue
+            except OSError as err:
+                raise HarnessError("%s: %s" % (self.path, err))
             if not chunk:
                 raise HarnessError("%s closed" % self.path)
             self.buf += chunk
@@ -117,6 +122,7 @@ class LineSocket:
 
 class Qmp:
     def __init__(self, path, timeout=30):
+        self.events = []
         self.sock = LineSocket(path, timeout)
         greeting = json.loads(self.sock.readline(timeout))
         if "QMP" not in greeting:
@@ -131,10 +137,29 @@ class Qmp:
         while True:
             reply = json.loads(self.sock.readline(timeout))
             if "event" in reply:
+                self.events.append(reply)
                 continue
             if "error" in reply:
                 raise HarnessError("QMP %s: %s" % (name, reply["error"].get("desc")))
             return reply["return"]
+
+    def wait_event(self, name, pred, timeout):
+        """The first event NAME whose data satisfies pred, queued or new."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for ev in self.events:
+                if ev["event"] == name and pred(ev.get("data", {})):
+                    self.events.remove(ev)
+                    return ev["data"]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise HarnessError("no %s event within %ss" % (name, timeout))
+            try:
+                reply = json.loads(self.sock.readline(left))
+            except HarnessError:
+                continue
+            if "event" in reply:
+                self.events.append(reply)
 
     def close(self):
         self.sock.close()
@@ -181,7 +206,8 @@ class Vm:
         append = "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 rdinit=/init"
         if opts.iommu:
             append += " intel_iommu=on iommu=nopt"
-        args = [opts.qemu, "-accel", "tcg", "-name", name,
+        args = [opts.bridge_qemu if opts.bridge else opts.qemu,
+                "-accel", "tcg", "-name", name,
                 "-machine", "%s,memory-backend=ram" % machine,
                 "-object", "memory-backend-file,id=ram,size=%s,mem-path=%s,share=on"
                 % (mem, self.ram),
@@ -192,6 +218,10 @@ class Vm:
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
         if opts.iommu:
             args += ["-device", "intel-iommu,intremap=off"]
+        if opts.bridge:
+            # The patched QEMU's vendor block (packaging/qemu), on an
+            # empty bridge: the module searches bridges first.
+            args += ["-device", "pci-bridge,id=br0,chassis_nr=1,x-dma-dirty=on"]
         args += ["-device", "virtio-serial-pci,id=vser0",
                  "-chardev", "socket,id=agent,path=%s,server=on,wait=off" % self.agent_path,
                  "-device", "virtserialport,bus=vser0.0,chardev=agent,name=org.dmadirty.agent.0",
@@ -207,8 +237,21 @@ class Vm:
         self.stderr = open(os.path.join(self.dir, "qemu.stderr"), "w")
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                      stdout=self.stderr, stderr=self.stderr)
-        self.qmp = Qmp(self.qmp_path)
         self.guest = None
+        self.qmp = None
+
+        def started():
+            if self.proc.poll() is not None:
+                with open(self.stderr.name, errors="replace") as f:
+                    raise HarnessError("%s: QEMU exited (%s): %s" % (
+                        name, self.proc.returncode, f.read().strip()[-1000:]))
+            return os.path.exists(self.qmp_path)
+        try:
+            wait_for(started, 30, "%s's QMP socket" % name)
+            self.qmp = Qmp(self.qmp_path)
+        except HarnessError:
+            self.stop()
+            raise
 
     def console(self):
         try:
@@ -277,7 +320,12 @@ def migration_status(qmp):
 
 
 def migrate_once(opts, ctl, src, dst, enable, log):
-    """One migration of src to dst; returns per-variant counts."""
+    """One migration of src to dst; returns per-variant counts.
+
+    enable: "rpc" (dmadirtyctl enable, then disable on the destination),
+    "bridge" (the vendor block's host state), or "off"."""
+    if enable not in ("rpc", "bridge", "off"):
+        raise ValueError(enable)
     seed = random.getrandbits(64)
     counts = opts.counts
     lines = src.guest.cmd("setup %d %d %d %d %d" % (
@@ -303,11 +351,15 @@ def migrate_once(opts, ctl, src, dst, enable, log):
             raise HarnessError("page %#x beyond the RAM file" % phys)
     log("%s: %d pages mapped by the guest driver" % (src.name, len(pages)))
 
-    if enable:
+    if enable == "rpc":
         reply = ctl.run(src.agent_path, "enable")
         log("enable: %s" % json.dumps(reply))
         if not reply.get("enabled"):
             raise HarnessError("enable did not report enabled: %r" % reply)
+    elif enable == "bridge":
+        # No RPC: the host state in the bridge's vendor block alone makes
+        # the module tell the agent, which enables dirtying and acks.
+        set_host_state(src, "precopy", True, log)
 
     src.guest.cmd("churn on")
     # The destination's ports must have their host end connected when the
@@ -393,15 +445,26 @@ def migrate_once(opts, ctl, src, dst, enable, log):
     for line in dst.guest.cmd("verify %x" % seed):
         variant, npages, intact, _sum = line.split()
         guest[variant] = (int(npages), int(intact))
+    dst.guest.cmd("churn off")
     dst.guest.cmd("release")
 
-    if enable:
+    if enable == "rpc":
         # The agent moved with the guest: it must answer on the destination.
         reply = ctl.run(dst.agent_path, "disable")
         log("disable on the destination: %s" % json.dumps(reply))
         if reply.get("enabled") is not False:
             raise HarnessError("disable did not report disabled: %r" % reply)
+    elif enable == "bridge":
+        set_host_state(dst, "idle", False, log)
     return host, guest
+
+
+def set_host_state(vm, state, dirtying, log):
+    """x-dma-dirty-set-host-state, then wait for the guest's ack of it."""
+    vm.qmp.events = [e for e in vm.qmp.events if e["event"] != "DMA_DIRTY_ACK"]
+    vm.qmp.cmd("x-dma-dirty-set-host-state", device="br0", state=state)
+    ack = vm.qmp.wait_event("DMA_DIRTY_ACK", lambda d: d.get("dirtying") is dirtying, 60)
+    log("%s: host state %s acked: %s" % (vm.name, state, json.dumps(ack)))
 
 
 class Tap:
@@ -423,7 +486,10 @@ class Tap:
 
 
 def run_config(opts, ctl, tap, table):
-    label = "%s%s" % (opts.kver, " iommu" if opts.iommu else "")
+    label = opts.kver + (" iommu" if opts.iommu else "") + (
+        " bridge" if opts.bridge else "")
+    how_on = "bridge" if opts.bridge else "rpc"
+    modes = [(how_on if mode == "on" else mode) for mode in opts.modes]
     workdir = tempfile.mkdtemp(prefix="cfg.", dir=opts.workdir)
     vms = []
 
@@ -439,10 +505,11 @@ def run_config(opts, ctl, tap, table):
         src.wait_ready(opts.timeout)
         log("booted in %.1fs" % (time.monotonic() - t0))
         src.connect_guest()
-        for n, enable in enumerate(opts.modes):
+        for n, mode in enumerate(modes):
             dst = Vm(opts, workdir, "bcd"[n], incoming=True)
             vms.append(dst)
-            results[enable] = migrate_once(opts, ctl, src, dst, enable, log)
+            results["off" if mode == "off" else "on"] = \
+                migrate_once(opts, ctl, src, dst, mode, log)
             src.stop()
             vms.remove(src)
             src = dst
@@ -457,29 +524,31 @@ def run_config(opts, ctl, tap, table):
         if not opts.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    for enable, (host, guest) in results.items():
-        mode = "dirtying on" if enable else "dirtying off"
+    how = "through the bridge block" if opts.bridge else "through dmadirtyctl"
+    for mode, (host, guest) in results.items():
         for v in VARIANTS + (CONTROL,):
             total, intact = host[v]
             gtotal, gintact = guest.get(v, (-1, -1))
             tap.check(gtotal == total and gintact == intact,
-                      "%s %s %s: the destination guest agrees with its RAM file "
-                      "(%d/%d vs %d/%d)" % (label, mode, v, gintact, gtotal, intact, total))
+                      "%s dirtying %s %s: the destination guest agrees with its "
+                      "RAM file (%d/%d vs %d/%d)" % (label, mode, v, gintact, gtotal,
+                                                     intact, total))
     for v in VARIANTS + (CONTROL,):
         row = [label, v]
-        if True in results:
-            total, intact = results[True][0][v]
+        if "on" in results:
+            total, intact = results["on"][0][v]
             row += [total, intact]
             if v == CONTROL:
                 tap.check(intact == total, "%s %s: pages the guest CPU wrote "
                           "arrive (%d/%d)" % (label, v, intact, total))
             else:
-                tap.check(total > 0 and intact == total, "%s %s: with dirtying every "
-                          "page arrives intact (%d/%d)" % (label, v, intact, total))
+                tap.check(total > 0 and intact == total, "%s %s: with dirtying enabled "
+                          "%s every page arrives intact (%d/%d)" % (label, v, how,
+                                                                    intact, total))
         else:
-            row += [results[False][0][v][0], None]
-        if False in results:
-            total, intact = results[False][0][v]
+            row += [results["off"][0][v][0], None]
+        if "off" in results:
+            total, intact = results["off"][0][v]
             row.append(intact)
             if v == CONTROL:
                 tap.check(intact == total, "%s %s (dirtying off): pages the guest "
@@ -506,8 +575,11 @@ def print_table(table, out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", action="append", required=True, metavar="KVER:INITRD[:iommu]",
-                    help="a guest configuration to migrate (repeatable)")
+    ap.add_argument("--config", action="append", required=True,
+                    metavar="KVER:INITRD[:iommu|:bridge]",
+                    help="a guest configuration to migrate (repeatable); bridge: "
+                    "enable through the vendor block of --bridge-qemu, not the RPC")
+    ap.add_argument("--bridge-qemu", help="QEMU with the vendor block (packaging/qemu)")
     ap.add_argument("--ctl", help="path of dmadirtyctl (without it: only the run "
                     "without dirtying)")
     ap.add_argument("--modes", default="on,off",
@@ -530,9 +602,8 @@ def main():
     opts = ap.parse_args()
 
     opts.counts = {k: int(v) for k, v in (kv.split("=") for kv in opts.pages.split(","))}
-    modes = {"on": True, "off": False}
-    opts.modes = [modes[m] for m in opts.modes.split(",")]
-    if True in opts.modes and not opts.ctl:
+    opts.modes = opts.modes.split(",")
+    if "on" in opts.modes and not opts.ctl:
         ap.error("--modes on needs --ctl")
     ctl = Ctl(opts.ctl, 10) if opts.ctl else None
     opts.workdir = tempfile.mkdtemp(prefix="dmadirty-e2e.", dir=opts.workdir)
@@ -543,7 +614,10 @@ def main():
     for conf in opts.config:
         parts = conf.split(":")
         opts.kver, opts.initrd = parts[0], parts[1]
-        opts.iommu = len(parts) > 2 and parts[2] == "iommu"
+        opts.iommu = "iommu" in parts[2:]
+        opts.bridge = "bridge" in parts[2:]
+        if opts.bridge and not opts.bridge_qemu:
+            ap.error("a bridge configuration needs --bridge-qemu")
         opts.kernel = "/boot/vmlinuz-" + opts.kver
         run_config(opts, ctl, tap, table)
     if opts.table_only:

@@ -16,13 +16,15 @@
  *	poison; answers one line per page: "VARIANT PHYS LEN DMA" (DMA is
  *	the bus address the device was given, an IOVA behind an IOMMU).
  *   churn on|off
- *	a kthread keeps writing a few MiB, so pre-copy keeps iterating.
+ *	a kthread keeps writing a few MiB, so pre-copy keeps iterating, and
+ *	flushes the TLB every millisecond; finish stops the writing, off
+ *	the thread.
  *   finish
  *	what the driver does once the device is done: unmap the single and
  *	sg mappings, sync-for-cpu the sync buffers (which stay mapped), free
  *	the coherent buffers, and write each "touch" page itself (a harness
  *	control: pages the guest CPU writes always arrive); then stop the
- *	churn.
+ *	churn's writing.
  *   verify SEED
  *	read every page back; answers "VARIANT PAGES INTACT XORSUM" lines.
  *   release
@@ -33,6 +35,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
@@ -95,6 +98,8 @@ struct dmadirty_e2e {
 	phys_addr_t *coh_phys;
 
 	struct task_struct *churn;
+	bool churn_write;
+	struct completion churn_quiet;
 	atomic_long_t churn_passes;
 
 	char *out;
@@ -406,10 +411,13 @@ static u64 dmadirty_e2e_dma(struct dmadirty_e2e *e, unsigned int v,
  * clears the dirty bitmap (fixed upstream by "physmem: Fix migration dirty
  * bitmap coherency with TCG memory access"): a store through a TLB entry
  * filled while the page was dirty is not logged again until that entry
- * goes.  A context switch to another process flushes the whole TLB, which a
- * busy guest does all the time and this idle test guest barely does.  So
- * flush it here before the writes that the migration must see, as any
- * hardware dirty log (KVM's write protection or PML) would see them.
+ * goes.  Such a store is lost to the migration, whoever makes it: the
+ * destination can then crash on a stale kernel structure.  A context
+ * switch to another process flushes the whole TLB, which a busy guest does
+ * all the time and this idle test guest barely does.  So the churn thread
+ * flushes it every millisecond for the whole migration, and finish right
+ * before the writes under test, so that the test sees what a hardware
+ * dirty log (KVM's write protection or PML) would see.
  */
 static void dmadirty_e2e_flush_tlb(void)
 {
@@ -418,29 +426,75 @@ static void dmadirty_e2e_flush_tlb(void)
 	preempt_enable();
 }
 
+/*
+ * The churn thread.  While e->churn_write is set it rewrites a few MiB per
+ * pass, so that pre-copy keeps iterating; always, it flushes the TLB every
+ * millisecond or so (see above), until the migration is over and the
+ * harness stops it.  When churn_write goes off it frees its buffer and
+ * completes churn_quiet.
+ */
 static int dmadirty_e2e_churn_fn(void *data)
 {
 	struct dmadirty_e2e *e = data;
 	size_t size = DMADIRTY_E2E_CHURN_BYTES, off;
-	u8 *buf = vmalloc(size);
+	bool writing = false;
+	u8 *buf = NULL;
 	u8 n = 0;
 
-	if (!buf)
-		return -ENOMEM;
 	while (!kthread_should_stop()) {
-		n++;
 		dmadirty_e2e_flush_tlb();
-		for (off = 0; off < size; off += PAGE_SIZE)
-			WRITE_ONCE(buf[off], n);
-		atomic_long_inc(&e->churn_passes);
-		usleep_range(2000, 4000);
+		if (READ_ONCE(e->churn_write)) {
+			writing = true;
+			if (!buf)
+				buf = vmalloc(size);
+			if (buf) {
+				n++;
+				for (off = 0; off < size; off += PAGE_SIZE)
+					WRITE_ONCE(buf[off], n);
+				atomic_long_inc(&e->churn_passes);
+			}
+			usleep_range(2000, 4000);
+			continue;
+		}
+		if (writing) {
+			vfree(buf);
+			buf = NULL;
+			writing = false;
+			complete(&e->churn_quiet);
+		}
+		usleep_range(500, 1000);
 	}
 	vfree(buf);
 	return 0;
 }
 
+static int dmadirty_e2e_churn_start(struct dmadirty_e2e *e)
+{
+	struct task_struct *t;
+
+	if (!e->churn) {
+		t = kthread_run(dmadirty_e2e_churn_fn, e, "dmadirty_e2e_churn");
+		if (IS_ERR(t))
+			return PTR_ERR(t);
+		e->churn = t;
+	}
+	WRITE_ONCE(e->churn_write, true);
+	return 0;
+}
+
+/* Stop rewriting, keep flushing; returns once the buffer is freed. */
+static void dmadirty_e2e_churn_quiet(struct dmadirty_e2e *e)
+{
+	if (!e->churn || !READ_ONCE(e->churn_write))
+		return;
+	reinit_completion(&e->churn_quiet);
+	WRITE_ONCE(e->churn_write, false);
+	wait_for_completion(&e->churn_quiet);
+}
+
 static void dmadirty_e2e_churn_stop(struct dmadirty_e2e *e)
 {
+	WRITE_ONCE(e->churn_write, false);
 	if (e->churn)
 		kthread_stop(e->churn);
 	e->churn = NULL;
@@ -473,12 +527,12 @@ static void dmadirty_e2e_finish(struct dmadirty_e2e *e)
 	e->finished = true;
 
 	/*
-	 * Stop the churn last: it kept pre-copy iterating until now, and
+	 * Quiet the churn last: it kept pre-copy iterating until now, and
 	 * the pages it frees go on the allocator's free lists after the
 	 * freed coherent pages, so that the next allocations take them and
 	 * not the coherent pages the host is about to check.
 	 */
-	dmadirty_e2e_churn_stop(e);
+	dmadirty_e2e_churn_quiet(e);
 }
 
 static void dmadirty_e2e_verify(struct dmadirty_e2e *e, u64 seed)
@@ -535,20 +589,13 @@ static int dmadirty_e2e_cmd(struct dmadirty_e2e *e, char *line)
 		return 0;
 	}
 	if (sscanf(line, "churn %7s", arg) == 1) {
-		if (!strcmp(arg, "on") && !e->churn) {
-			struct task_struct *t;
-
-			t = kthread_run(dmadirty_e2e_churn_fn, e,
-					"dmadirty_e2e_churn");
-			if (IS_ERR(t))
-				return PTR_ERR(t);
-			e->churn = t;
-		} else if (!strcmp(arg, "off")) {
+		if (!strcmp(arg, "on"))
+			return dmadirty_e2e_churn_start(e);
+		if (!strcmp(arg, "off")) {
 			dmadirty_e2e_churn_stop(e);
-		} else if (strcmp(arg, "on") && strcmp(arg, "off")) {
-			return -EINVAL;
+			return 0;
 		}
-		return 0;
+		return -EINVAL;
 	}
 	if (!strcmp(line, "stats")) {
 		dmadirty_e2e_out(e, "churn_passes %ld\n",
@@ -681,6 +728,7 @@ static struct pci_driver dmadirty_e2e_driver = {
 static int __init dmadirty_e2e_init(void)
 {
 	mutex_init(&dmadirty_e2e_dev.lock);
+	init_completion(&dmadirty_e2e_dev.churn_quiet);
 	return pci_register_driver(&dmadirty_e2e_driver);
 }
 module_init(dmadirty_e2e_init);
