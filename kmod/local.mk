@@ -4,7 +4,7 @@
 kmod_files = kmod/Kbuild kmod/Makefile kmod/probe.sh kmod/compat.h \
 	kmod/dmadirty.h kmod/main.c kmod/dirty.c kmod/bridge.c kmod/chardev.c
 kmod_proto = proto/dmadirty_uapi.h proto/dmadirty_vendor.h
-EXTRA_DIST += $(kmod_files) kmod/.gitignore packaging/dkms.conf kmod/checkpatch.sh
+EXTRA_DIST += $(kmod_files) kmod/README.md kmod/.gitignore packaging/dkms.conf kmod/checkpatch.sh
 
 DKMS_TREE = dmadirty-dkms
 
@@ -14,13 +14,13 @@ dkms-tree: $(kmod_files:%=$(srcdir)/%) $(kmod_proto:%=$(srcdir)/%) $(srcdir)/pac
 	$(AM_V_GEN)$(MKDIR_P) $(DKMS_TREE)/proto && \
 	cp -p $(kmod_files:%=$(srcdir)/%) $(DKMS_TREE)/ && \
 	cp -p $(kmod_proto:%=$(srcdir)/%) $(DKMS_TREE)/proto/ && \
-	$(SED) 's/#MODULE_VERSION#/$(VERSION)/' $(srcdir)/packaging/dkms.conf >$(DKMS_TREE)/dkms.conf
+	$(SED) 's/@PACKAGE_VERSION[@]/$(VERSION)/g' $(srcdir)/packaging/dkms.conf >$(DKMS_TREE)/dkms.conf
 
 dmadirty-kmod: dkms-tree
 	$(AM_V_GEN)$(MAKE) -C $(DKMS_TREE) KDIR=$(KERNEL_BUILD)
 
 dmadirty-kmod-clean:
-	rm -rf $(DKMS_TREE)
+	rm -rf $(DKMS_TREE) kmod/checkpatch tests/vm/kmod.work tests/vm/bench.work
 
 if BUILD_KMOD
 all-local: dmadirty-kmod

@@ -2,7 +2,7 @@
 # page (dmadirty_dmatest "bench N") with dmadirty not loaded, loaded but
 # disabled, and enabled, interleaved over several rounds in one boot.
 N=${BENCH_N:-20000}
-ROUNDS=${BENCH_ROUNDS:-7}
+ROUNDS=${BENCH_ROUNDS:-11}
 T=/sys/kernel/debug/dmadirty_dmatest
 C=/sys/class/misc/dmadirty
 

@@ -137,7 +137,10 @@ toggle_checks() {
 }
 
 bridge_checks() {
-	vm_insmod dmadirty
+	vm_insmod dmadirty enable=1
+	check "module parameter enable=1 turns dirtying on at load" \
+		"[ $(cat $SYSCTL) = 1 ] && [ $(ctr enabled) = 1 ]"
+	echo 0 >$SYSCTL
 	/bin/dmadirty-vmtest ioctls
 	tap $? "ioctls: all protocol errors as documented"
 

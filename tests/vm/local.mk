@@ -4,7 +4,7 @@ EXTRA_DIST += tests/lib/vm.sh \
 	tests/vm/kmod.sh tests/vm/guest-kmod.sh tests/vm/build-modules.sh \
 	tests/vm/bench-kmod.sh tests/vm/guest-bench.sh \
 	tests/vm/dmadirty-vmtest.c \
-	tests/vm/modules/Kbuild tests/vm/modules/Makefile \
+	tests/vm/modules/Kbuild tests/vm/modules/Makefile tests/vm/modules/.gitignore \
 	tests/vm/modules/dmadirty_dmatest.c tests/vm/modules/dmadirty_testbridge.c
 
 if ENABLE_VM_TESTS
