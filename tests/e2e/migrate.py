@@ -64,6 +64,14 @@ def pattern(phys, length, seed):
     return struct.pack("<%dQ" % len(words), *words)
 
 
+def xor64(data):
+    """XOR of the little-endian 64-bit words of data (the guest's xorsum)."""
+    acc = 0
+    for w in memoryview(data).cast("Q"):
+        acc ^= w
+    return acc
+
+
 def wait_for(pred, timeout, what, step=0.05):
     deadline = time.monotonic() + timeout
     while True:
@@ -349,7 +357,11 @@ def migrate_once(opts, ctl, src, dst, enable, log):
     for variant, phys, length in pages:
         if phys + length > ram_size:
             raise HarnessError("page %#x beyond the RAM file" % phys)
-    log("%s: %d pages mapped by the guest driver" % (src.name, len(pages)))
+    regions = {phys >> 24 for _v, phys, _l in pages}
+    log("%s: %d pages mapped by the guest driver, %#x-%#x, in %d of the %d "
+        "16 MiB regions of RAM" % (src.name, len(pages), min(p[1] for p in pages),
+                                   max(p[1] for p in pages), len(regions),
+                                   ram_size >> 24))
 
     if enable == "rpc":
         reply = ctl.run(src.agent_path, "enable")
@@ -420,6 +432,7 @@ def migrate_once(opts, ctl, src, dst, enable, log):
 
     # The destination is paused (-S): read its RAM before it runs again.
     host = {v: [0, 0] for v in VARIANTS + (CONTROL,)}
+    xors = {v: 0 for v in VARIANTS + (CONTROL,)}
     stale = {}
     other = {}
     poison = bytes([POISON]) * PAGE
@@ -428,6 +441,7 @@ def migrate_once(opts, ctl, src, dst, enable, log):
         for variant, phys, length in pages:
             host[variant][0] += 1
             data = mm[phys:phys + length]
+            xors[variant] ^= xor64(data)
             if data == pattern(phys, length, seed):
                 host[variant][1] += 1
             elif data == poison[:length]:
@@ -443,8 +457,14 @@ def migrate_once(opts, ctl, src, dst, enable, log):
 
     guest = {}
     for line in dst.guest.cmd("verify %x" % seed):
-        variant, npages, intact, _sum = line.split()
+        variant, npages, intact, xor = line.split()
         guest[variant] = (int(npages), int(intact))
+        # The guest read the very bytes the host found (freed coherent
+        # pages excepted: the running guest may reuse them by now).
+        if variant != "coherent" and int(xor, 16) != xors.get(variant):
+            raise HarnessError("%s: the destination guest read other data than "
+                               "its RAM file holds (xor %s, file %#x)" % (
+                                   variant, xor, xors.get(variant, -1)))
     dst.guest.cmd("churn off")
     dst.guest.cmd("release")
 
