@@ -27,6 +27,7 @@ import mmap
 import os
 import random
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -621,6 +622,10 @@ def main():
                     help="number of the first TAP test (earlier ones printed by the caller)")
     opts = ap.parse_args()
 
+    # make check's timeout or ^C: unwind, so that no QEMU and no RAM file
+    # in /dev/shm outlives the run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
     opts.counts = {k: int(v) for k, v in (kv.split("=") for kv in opts.pages.split(","))}
     opts.modes = opts.modes.split(",")
     if "on" in opts.modes and not opts.ctl:
