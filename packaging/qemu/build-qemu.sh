@@ -57,11 +57,21 @@ fi
 [ $# -eq 0 ] || die "usage: $0 [--print-hash]"
 
 out=$cache/qemu-$hash
-if [ -x "$out/bin/qemu-system-x86_64" ] && [ -e "$out/.complete" ]; then
-	log "reusing $out"
-	echo "$out/bin/qemu-system-x86_64"
-	exit 0
-fi
+reuse() {
+	if [ -x "$out/bin/qemu-system-x86_64" ] && [ -e "$out/.complete" ]; then
+		log "reusing $out"
+		echo "$out/bin/qemu-system-x86_64"
+		exit 0
+	fi
+}
+reuse
+
+# Test suites run in parallel: the second caller waits for the first build
+# instead of starting its own.
+mkdir -p "$cache"
+exec 9>"$cache/qemu-$hash.lock"
+flock 9
+reuse
 
 have_deb_src() {
 	grep -Eqs '^[[:space:]]*Types:.*deb-src' /etc/apt/sources.list.d/*.sources ||
@@ -84,7 +94,6 @@ elif ! apt-get source --print-uris -q qemu >/dev/null 2>&1; then
 	apt-get update -q >&2
 fi
 
-mkdir -p "$cache"
 work=$(mktemp -d "$cache/qemu-$hash.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 

@@ -32,10 +32,12 @@
 #       the guest printed "VM: test.sh exit 0" to LOG, 1 otherwise
 #       (timeout included); LOG is there either way.
 #       Env: QEMU_SYSTEM (default qemu-system-x86_64), VM_MEM, VM_SMP,
-#       VM_TCG_OPTS (default thread=single: one host thread runs all vCPUs.
-#       Multi-threaded TCG mis-executes kernel code that another vCPU is
-#       live-patching, ftrace/kprobe arming and static keys, and hangs or
-#       crashes the guest; on a 2-core host one thread is no slower).
+#       VM_TCG_OPTS (appended to "-accel tcg"; default ",thread=single":
+#       one host thread runs all vCPUs; set it empty for multi-threaded TCG.
+#       With QEMU 7.2's multi-threaded TCG, guests that live-patch kernel
+#       text (ftrace arming) while another vCPU runs it hung or crashed in
+#       our runs; single-threaded they pass, and on a 2-core host one
+#       thread is no slower).
 #
 # Guest side (/lib/vmguest.sh, already sourced when test.sh runs):
 #   vm_modprobe NAME [PARAM=VAL...]  load a --module NAME and its

@@ -10,6 +10,8 @@ On the patched QEMU (pci-bridge,x-dma-dirty=on):
   - disable acks with dirtying off;
   - x-dma-dirty-set-host-state alone (no RPC) makes the agent enable and
     disable dirtying, seen in the event, the query and the agent's status.
+  - after a live migration to a second patched QEMU the destination's
+    block state is the source's, and the guest acks the host there.
 On the stock QEMU the same guest answers enable/disable with ack "none".
 """
 
@@ -94,11 +96,11 @@ class Agent:
         return self.reply()
 
 
-def boot(qemu, work, name, kver, initrd, bridge):
+def boot(qemu, work, name, kver, initrd, bridge, *extra):
     log = os.path.join(work, name + ".log")
     qsock = os.path.join(work, name + ".qmp")
     asock = os.path.join(work, name + ".agent")
-    proc = vm_boot(qemu, log, kver, initrd, 300,
+    proc = vm_boot(qemu, log, kver, initrd, 300, *extra,
                    "-device", bridge,
                    "-device", "virtio-serial-pci",
                    "-chardev", "socket,id=ag,path=%s,server=on,wait=off"
@@ -144,12 +146,14 @@ def wait_status(agent, key, want, timeout=30):
 
 
 def patched(tap, qemu, work, kver, initrd):
+    bridge_dev = "pci-bridge,id=br0,chassis_nr=1,x-dma-dirty=on"
     proc, log, qsock, asock = boot(qemu, work, "patched", kver, initrd,
-                                   "pci-bridge,id=br0,chassis_nr=1,"
-                                   "x-dma-dirty=on")
+                                   bridge_dev)
+    procs = [(proc, None)]
     q = agent = None
     try:
         q = qmp.Qmp(qsock)
+        procs[0] = (proc, q)
         agent = Agent(asock)
         if not tap.ok(agent.sync(), "patched: agent answers guest-sync"):
             return
@@ -195,20 +199,56 @@ def patched(tap, qemu, work, kver, initrd):
         tap.ok(ok and st.get("bridge", {}).get("host-state") == 1,
                "patched: the agent enabled dirtying for the host", st)
 
-        r = q.cmd("x-dma-dirty-set-host-state", device="br0", state="idle")
+        # Live migration while the host wants dirtying: the destination's
+        # block is the source's, and the guest package keeps answering
+        # the host there.
+        before = q.cmd("x-query-dma-dirty")
+        mig = os.path.join(work, "mig.sock")
+        dproc, dlog, dqsock, dasock = boot(qemu, work, "patched-dst", kver,
+                                           initrd, bridge_dev, "-incoming",
+                                           "unix:" + mig)
+        procs.append((dproc, None))
+        dq = qmp.Qmp(dqsock)
+        procs[-1] = (dproc, dq)
+        dagent = Agent(dasock)
+        q.cmd("migrate", uri="unix:" + mig)
+        deadline = time.monotonic() + 120
+        status = None
+        while time.monotonic() < deadline:
+            status = q.cmd("query-migrate").get("status")
+            if status in ("completed", "failed", "cancelled"):
+                break
+            time.sleep(0.2)
+        tap.ok(status == "completed", "patched: live migration completes",
+               status)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and \
+                dq.cmd("query-status")["status"] == "inmigrate":
+            time.sleep(0.1)
+        after = dq.cmd("x-query-dma-dirty")
+        tap.ok(after == before and after[0]["guest-dirtying"],
+               "patched: after migration the destination's block state is "
+               "the source's", "source %s\ndestination %s" % (before, after))
+
+        r = dq.cmd("x-dma-dirty-set-host-state", device="br0", state="idle")
         seq = r["host-sequence"]
-        ev = q.wait_event("DMA_DIRTY_ACK", 30,
-                          lambda e: e["sequence"] == seq)["data"]
-        tap.ok(ev["dirtying"] is False,
-               "patched: host state idle: guest acked sequence %d with "
-               "dirtying off" % seq, ev)
-        ok, st = wait_status(agent, "enabled", False)
+        ev = dq.wait_event("DMA_DIRTY_ACK", 30,
+                           lambda e: e["sequence"] == seq)["data"]
+        tap.ok(seq == before[0]["host-sequence"] + 1 and
+               ev["dirtying"] is False,
+               "patched: host state idle on the destination: guest acked "
+               "sequence %d with dirtying off" % seq, ev)
+        ok, st = wait_status(dagent, "enabled", False)
         tap.ok(ok, "patched: the agent disabled dirtying", st)
     finally:
-        qmp.stop(proc, q)
+        for p, c in procs:
+            qmp.stop(p, c)
         if tap.failed:
-            tap.diag("---- %s\n%s" % (log, open(log, errors="replace")
-                                      .read()[-3000:]))
+            for name in ("patched.log", "patched-dst.log"):
+                path = os.path.join(work, name)
+                if os.path.exists(path):
+                    tap.diag("---- %s\n%s" % (path, open(
+                        path, errors="replace").read()[-3000:]))
 
 
 def stock(tap, qemu, work, kver, initrd):

@@ -2,9 +2,11 @@
 acknowledgements reach QMP as DMA_DIRTY_ACK, host requests made through QMP
 reach it, and the block state survives a migration to a second QEMU.
 
-Usage: guest_test.py QEMU WORKDIR KVER
-The guest side is tests/qemu/guest-block.sh; guests boot through
-tests/lib/vm.sh.
+Usage: guest_test.py QEMU WORKDIR KVER [pci-bridge|pcie-root-port]
+The bridge carrying the block is a pci-bridge on the pc machine (default)
+or a pcie-root-port on q35; a second bridge of the same kind without
+x-dma-dirty=on must not show the block.  The guest side is
+tests/qemu/guest-block.sh; guests boot through tests/lib/vm.sh.
 """
 
 import os
@@ -17,8 +19,17 @@ sys.path.insert(0, here)
 import qmp  # noqa: E402
 
 VM_SH = os.path.join(here, "..", "lib", "vm.sh")
-BRIDGES = ["-device", "pci-bridge,id=br0,chassis_nr=1,x-dma-dirty=on",
-           "-device", "pci-bridge,id=br1,chassis_nr=2"]
+BRIDGES = {
+    # bus-reserve adds the Red Hat resource reserve capability: two vendor
+    # capabilities on one bridge, each found by its type.
+    "pci-bridge": ["-device", "pci-bridge,id=br0,chassis_nr=1,bus-reserve=2,"
+                   "x-dma-dirty=on",
+                   "-device", "pci-bridge,id=br1,chassis_nr=2"],
+    "pcie-root-port": ["-machine", "q35",
+                       "-device", "pcie-root-port,id=br0,chassis=1,"
+                       "x-dma-dirty=on",
+                       "-device", "pcie-root-port,id=br1,chassis=2"],
+}
 
 
 def vm_boot(qemu, log, kver, initrd, timeout, *qemu_args):
@@ -55,6 +66,7 @@ def guest_tap(tap, *logs):
 
 def main():
     qemu, work, kver = sys.argv[1:4]
+    bridges = BRIDGES[sys.argv[4] if len(sys.argv) > 4 else "pci-bridge"]
     tap = qmp.Tap()
     initrd = os.path.join(work, "guest-block.cpio.gz")
     subprocess.run(["bash", "-c", '. "$0"; vm_initramfs "$@"', VM_SH, initrd,
@@ -63,7 +75,7 @@ def main():
     src_sock, dst_sock = (os.path.join(work, n) for n in ("src.qmp", "dst.qmp"))
     mig = os.path.join(work, "mig.sock")
     qmp_arg = lambda p: ["-qmp", "unix:%s,server=on,wait=off" % p]  # noqa
-    src = vm_boot(qemu, src_log, kver, initrd, 240, *BRIDGES,
+    src = vm_boot(qemu, src_log, kver, initrd, 240, *bridges,
                   *qmp_arg(src_sock))
     procs = [src]
     s = d = None
@@ -91,7 +103,7 @@ def main():
         wait_log(src_log, "DDSTEP precopy", src, 30)
         before = s.cmd("x-query-dma-dirty")
 
-        dst = vm_boot(qemu, dst_log, kver, initrd, 240, *BRIDGES,
+        dst = vm_boot(qemu, dst_log, kver, initrd, 240, *bridges,
                       *qmp_arg(dst_sock), "-incoming", "unix:" + mig)
         procs.append(dst)
         d = qmp.Qmp(dst_sock)

@@ -1,6 +1,8 @@
 # The patched QEMU (packaging/qemu): its series, build script and tests.
 # The suites build the binary through packaging/qemu/build-qemu.sh, or reuse
 # its cache; DMADIRTY_QEMU=/path/to/qemu-system-x86_64 skips the build.
+# The end-to-end A/B migration on the patched QEMU is tests/e2e's "bridge"
+# configuration, which uses the same binary.
 qemu_patches = \
 	packaging/qemu/0001-hw-pci-add-a-DMA-dirty-tracking-handshake-capability.patch \
 	packaging/qemu/0002-hw-pci-bridge-add-x-dma-dirty-to-pci-bridge-and-pcie.patch \
