@@ -364,6 +364,7 @@ def migrate_once(opts, ctl, src, dst, enable, log):
                                    max(p[1] for p in pages), len(regions),
                                    ram_size >> 24))
 
+    before = ctl.run(src.agent_path, "status")
     if enable == "rpc":
         reply = ctl.run(src.agent_path, "enable")
         log("enable: %s" % json.dumps(reply))
@@ -421,6 +422,12 @@ def migrate_once(opts, ctl, src, dst, enable, log):
         raise HarnessError("%s (migration %s)" % (err, migration_status(src.qmp).get("status")))
     src.qmp.cmd("migrate-set-parameters", **{"downtime-limit": 300,
                                              "max-bandwidth": 1 << 30})
+    # What the module says it did between enable and now, as a cross-check
+    # of the pages found: every DMA page marked with dirtying on, none off.
+    status = ctl.run(src.agent_path, "status")
+    log("source agent status after finish: %s" % json.dumps(status))
+    marked = (status.get("counters", {}).get("pages_marked", 0) -
+              before.get("counters", {}).get("pages_marked", 0))
 
     def converged():
         s = migration_status(src.qmp).get("status")
@@ -481,7 +488,7 @@ def migrate_once(opts, ctl, src, dst, enable, log):
             raise HarnessError("disable did not report disabled: %r" % reply)
     elif enable == "bridge":
         set_host_state(dst, "idle", False, log)
-    return host, guest
+    return host, guest, marked
 
 
 def set_host_state(vm, state, dirtying, log):
@@ -550,7 +557,15 @@ def run_config(opts, ctl, tap, table):
             shutil.rmtree(workdir, ignore_errors=True)
 
     how = "through the bridge block" if opts.bridge else "through dmadirtyctl"
-    for mode, (host, guest) in results.items():
+    dma_pages = sum(opts.counts[v] for v in VARIANTS)
+    for mode, (host, guest, marked) in results.items():
+        if mode == "on":
+            tap.check(marked >= dma_pages, "%s dirtying on: the module marked %d "
+                      "pages (the driver unmapped, synced or freed %d)" % (
+                          label, marked, dma_pages))
+        else:
+            tap.check(marked == 0, "%s dirtying off: the module marked %d pages" % (
+                label, marked))
         for v in VARIANTS + (CONTROL,):
             total, intact = host[v]
             gtotal, gintact = guest.get(v, (-1, -1))
@@ -605,8 +620,7 @@ def main():
                     help="a guest configuration to migrate (repeatable); bridge: "
                     "enable through the vendor block of --bridge-qemu, not the RPC")
     ap.add_argument("--bridge-qemu", help="QEMU with the vendor block (packaging/qemu)")
-    ap.add_argument("--ctl", help="path of dmadirtyctl (without it: only the run "
-                    "without dirtying)")
+    ap.add_argument("--ctl", help="path of dmadirtyctl")
     ap.add_argument("--modes", default="on,off",
                     help="migrations per configuration, in order: on,off (default)")
     ap.add_argument("--qemu", default=os.environ.get("QEMU_SYSTEM") or "qemu-system-x86_64")
@@ -632,8 +646,8 @@ def main():
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
     opts.counts = {k: int(v) for k, v in (kv.split("=") for kv in opts.pages.split(","))}
     opts.modes = opts.modes.split(",")
-    if "on" in opts.modes and not opts.ctl:
-        ap.error("--modes on needs --ctl")
+    if not opts.ctl:
+        ap.error("--ctl is needed (enable, disable and the module's counters)")
     ctl = Ctl(opts.ctl, 10) if opts.ctl else None
     opts.workdir = tempfile.mkdtemp(prefix="dmadirty-e2e.", dir=opts.workdir)
 
