@@ -328,7 +328,7 @@ def migration_status(qmp):
     return qmp.cmd("query-migrate")
 
 
-def migrate_once(opts, ctl, src, dst, enable, log):
+def migrate_once(opts, ctl, tap, src, dst, enable, log):
     """One migration of src to dst; returns per-variant counts.
 
     enable: "rpc" (dmadirtyctl enable, then disable on the destination),
@@ -465,6 +465,12 @@ def migrate_once(opts, ctl, src, dst, enable, log):
         mm.close()
     log("destination RAM: intact %s, stale %s, other %s" % (
         {v: c[1] for v, c in host.items()}, stale, other))
+    lost = repair_lost_pages(src.ram, dst.ram, ram_size,
+                             {phys // PAGE for _v, phys, _l in pages})
+    if lost:
+        tap.diag("[%s -> %s] QEMU lost %d pages outside the test (TCG dirty "
+                 "tracking, QEMU < 9.0): copied from the paused source" % (
+                     src.name, dst.name, lost))
     dst.qmp.cmd("cont")
 
     guest = {}
@@ -489,6 +495,41 @@ def migrate_once(opts, ctl, src, dst, enable, log):
     elif enable == "bridge":
         set_host_state(dst, "idle", False, log)
     return host, guest, marked
+
+
+def repair_lost_pages(src_path, dst_path, size, test_pfns):
+    """Copy to the destination's RAM the pages, outside the test, that
+    differ from the paused source's; returns how many.
+
+    Both VMs are stopped: the source after switchover, the destination by
+    -S, so a correct migration leaves the two files equal.  QEMU's TCG
+    before 9.0 does not re-arm its software TLB when migration clears the
+    dirty bitmap (upstream fix: "physmem: Fix migration dirty bitmap
+    coherency with TCG memory access"), so a guest store through a TLB
+    entry filled earlier can be missed, and the destination guest may then
+    crash on a stale kernel structure.  That is an emulator bug with
+    nothing to do with DMA: fix its result up, so that the destination
+    guest can verify the test pages.  The test pages themselves have
+    already been checked, and are never touched here."""
+    chunk = 1 << 20
+    lost = 0
+    with open(src_path, "rb") as fs, open(dst_path, "r+b") as fd:
+        ms = mmap.mmap(fs.fileno(), size, prot=mmap.PROT_READ)
+        md = mmap.mmap(fd.fileno(), size)
+        for base in range(0, size, chunk):
+            if ms[base:base + chunk] == md[base:base + chunk]:
+                continue
+            for off in range(base, base + chunk, PAGE):
+                if off // PAGE in test_pfns:
+                    continue
+                page = ms[off:off + PAGE]
+                if page != md[off:off + PAGE]:
+                    md[off:off + PAGE] = page
+                    lost += 1
+        md.flush()
+        md.close()
+        ms.close()
+    return lost
 
 
 def set_host_state(vm, state, dirtying, log):
@@ -541,7 +582,7 @@ def run_config(opts, ctl, tap, table):
             dst = Vm(opts, workdir, "bcd"[n], incoming=True)
             vms.append(dst)
             results["off" if mode == "off" else "on"] = \
-                migrate_once(opts, ctl, src, dst, mode, log)
+                migrate_once(opts, ctl, tap, src, dst, mode, log)
             src.stop()
             vms.remove(src)
             src = dst
@@ -648,7 +689,7 @@ def main():
     opts.modes = opts.modes.split(",")
     if not opts.ctl:
         ap.error("--ctl is needed (enable, disable and the module's counters)")
-    ctl = Ctl(opts.ctl, 10) if opts.ctl else None
+    ctl = Ctl(opts.ctl, 30)
     opts.workdir = tempfile.mkdtemp(prefix="dmadirty-e2e.", dir=opts.workdir)
 
     tap = Tap(opts.tap_first, opts.table_only)
