@@ -50,10 +50,13 @@ kbuild "$out/e2e"
 kos=(--ko "$out/e2e/dmadirty_e2e.ko")
 
 if [ "$with_module" = yes ]; then
-	sync_dir "$out/kmod" "$src"/kmod/Kbuild "$src"/kmod/*.c "$src"/kmod/*.h
+	# kmod's own out-of-tree Makefile (compile probes, then Kbuild), in
+	# the DKMS layout: the proto/ headers next to the sources.
+	sync_dir "$out/kmod" "$src"/kmod/Makefile "$src"/kmod/Kbuild "$src"/kmod/probe.sh \
+		"$src"/kmod/*.c "$src"/kmod/*.h
 	sync_dir "$out/kmod/proto" "$src"/proto/dmadirty_uapi.h "$src"/proto/dmadirty_vendor.h
-	sh "$src/kmod/probe.sh" "$kdir" "$out/kmod/dmadirty_config.h" 2>/dev/null
-	kbuild "$out/kmod"
+	make -s -C "$out/kmod" KDIR="$kdir" -j"$jobs" >"$out/kmod/build.log" 2>&1 ||
+		{ cat "$out/kmod/build.log" >&2; echo "build-guest: dmadirty.ko for $kver failed" >&2; exit 1; }
 	kos+=(--ko "$out/kmod/dmadirty.ko")
 fi
 

@@ -3,6 +3,7 @@
 # built per kernel by build-guest.sh into tests/e2e/guest-<kver>/.
 
 e2e_files = \
+	tests/e2e/README.md \
 	tests/e2e/e2e.sh \
 	tests/e2e/build-guest.sh \
 	tests/e2e/migrate.py \

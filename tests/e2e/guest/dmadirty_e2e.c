@@ -252,15 +252,12 @@ static phys_addr_t dmadirty_e2e_coh_page_phys(void *cpu, unsigned int i)
 static int dmadirty_e2e_setup(struct dmadirty_e2e *e, unsigned int *want)
 {
 	struct device *dev = &e->pdev->dev;
-	unsigned int total = 0, v, i, k, next = 0;
+	unsigned int total, v, i, k, next = 0;
 	struct page **pool;
 
-	for (v = 0; v < DMADIRTY_E2E_NR_VARIANTS; v++) {
+	for (v = 0; v < DMADIRTY_E2E_NR_VARIANTS; v++)
 		if (want[v] > DMADIRTY_E2E_MAX_PAGES)
 			return -EINVAL;
-		if (v != DMADIRTY_E2E_COHERENT)
-			total += want[v];
-	}
 	/* whole scatterlists and whole coherent buffers */
 	want[DMADIRTY_E2E_SG] = roundup(want[DMADIRTY_E2E_SG],
 					DMADIRTY_E2E_SG_NENTS);
