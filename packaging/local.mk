@@ -55,6 +55,8 @@ PACKAGING_FILES = \
 	packaging/debian/source/format \
 	packaging/debian/dmadirty-agent.install \
 	packaging/debian/dmadirty-agent.postinst \
+	packaging/debian/dmadirty-agent.prerm \
+	packaging/debian/dmadirty-agent.lintian-overrides \
 	packaging/debian/dmadirty-dkms.install \
 	packaging/debian/dmadirtyctl.install \
 	packaging/rpm/dmadirty.spec \
