@@ -274,7 +274,9 @@ static json_tokener *ctl_tokener(void)
 {
 	json_tokener *tok = json_tokener_new_ex(64);
 
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* A stream: a value may be followed by the next one. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
+				    JSON_TOKENER_VALIDATE_UTF8);
 	return tok;
 }
 
@@ -368,14 +370,16 @@ static gboolean ctl_resync(CtlConn *conn, double timeout, GError **error)
 			g_set_error(error, CTL_ERROR, CTL_EXIT_NO_AGENT,
 				    "the peer closed the connection without answering %s",
 				    CTL_WIRE_SYNC_DELIMITED);
+		} else if (g_get_monotonic_time() >= deadline) {
+			g_set_error(error, CTL_ERROR, CTL_EXIT_BAD_REPLY,
+				    "no valid answer to %s within %g s, only %zu bytes of something else "
+				    "(is this an agent's port?), starting with \"%s\"",
+				    CTL_WIRE_SYNC_DELIMITED, timeout, conn->received, first ? first : "");
 		} else {
 			g_set_error(error, CTL_ERROR, CTL_EXIT_BAD_REPLY,
-				    "%s: no valid answer to %s %s; received %zu bytes that were not one "
-				    "(is this an agent's port?), starting with \"%s\"",
-				    g_get_monotonic_time() >= deadline ? "timed out" : "connection closed",
-				    CTL_WIRE_SYNC_DELIMITED,
-				    g_get_monotonic_time() >= deadline ? "in time" : "before the reply",
-				    conn->received, first ? first : "");
+				    "the peer closed the connection before a valid answer to %s, after %zu "
+				    "bytes of something else (is this an agent's port?), starting with \"%s\"",
+				    CTL_WIRE_SYNC_DELIMITED, conn->received, first ? first : "");
 		}
 		return FALSE;
 	}
@@ -659,7 +663,20 @@ static json_object *ctl_parse_raw(const char *text, GError **error)
 	enum json_tokener_error e = json_tokener_get_error(tok);
 	json_object *exec;
 
+	size_t end = json_tokener_get_parse_end(tok);
+
 	json_tokener_free(tok);
+	if (e == json_tokener_success) {
+		/* One value only: the parse stops after the first. */
+		while (text[end] && g_ascii_isspace(text[end]))
+			end++;
+		if (text[end]) {
+			json_object_put(obj);
+			g_set_error(error, CTL_ERROR, CTL_EXIT_USAGE,
+				    "raw: more than one JSON value (one request at a time)");
+			return NULL;
+		}
+	}
 	if (e != json_tokener_success) {
 		g_set_error(error, CTL_ERROR, CTL_EXIT_USAGE, "raw: not one JSON value: %s",
 			    json_tokener_error_desc(e));

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Kernel interface: see kernel.h.
+ */
+#define G_LOG_DOMAIN "dmadirty-kernel"
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <libudev.h>
+
+#include "kernel.h"
+#include "dmadirty_vendor.h"
+
+struct DdKernel {
+	char *sysctl_path;
+	char *device_path;
+	DdHostFunc host_changed;
+	gpointer user_data;
+
+	int dev_fd;		/* -1 when the device is not open */
+	guint32 dev_features;
+	guint dev_watch;	/* POLLIN on dev_fd */
+
+	struct udev *udev;
+	struct udev_monitor *monitor;
+	guint monitor_watch;
+	guint initial_idle;	/* reports the host state found at open */
+	struct dmadirty_host initial;
+};
+
+G_DEFINE_QUARK(dmadirty-kernel-error-quark, dd_kernel_error)
+
+static void
+set_errno_error(GError **error, int err, const char *what, const char *path)
+{
+	if (err == ENOENT)
+		g_set_error(error, DD_KERNEL_ERROR, DD_KERNEL_ERROR_NO_SYSCTL,
+			    "no sysctl %s: the dmadirty module is not loaded and the kernel "
+			    "lacks vm.dma_mark_dirty", path);
+	else if (err == EACCES || err == EPERM || err == EROFS)
+		g_set_error(error, DD_KERNEL_ERROR, DD_KERNEL_ERROR_PERMISSION,
+			    "permission denied %s %s: %s", what, path, g_strerror(err));
+	else
+		g_set_error(error, DD_KERNEL_ERROR, DD_KERNEL_ERROR_FAILED,
+			    "%s %s: %s", what, path, g_strerror(err));
+}
+
+/* Reads the sysctl's text, stripped. */
+static gboolean
+read_sysctl(DdKernel *k, char *buf, gsize size, GError **error)
+{
+	ssize_t n;
+	int fd, err;
+
+	fd = open(k->sysctl_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		set_errno_error(error, errno, "reading", k->sysctl_path);
+		return FALSE;
+	}
+	do
+		n = read(fd, buf, size - 1);
+	while (n < 0 && errno == EINTR);
+	err = errno;
+	close(fd);
+	if (n < 0) {
+		set_errno_error(error, err, "reading", k->sysctl_path);
+		return FALSE;
+	}
+	buf[n] = '\0';
+	g_strstrip(buf);
+	return TRUE;
+}
+
+gboolean
+dd_kernel_get(DdKernel *k, gboolean *on, GError **error)
+{
+	char buf[32];
+
+	if (!read_sysctl(k, buf, sizeof(buf), error))
+		return FALSE;
+	if (strcmp(buf, "0") != 0 && strcmp(buf, "1") != 0) {
+		g_set_error(error, DD_KERNEL_ERROR, DD_KERNEL_ERROR_READ_BACK,
+			    "%s holds '%s', not 0 or 1", k->sysctl_path, buf);
+		return FALSE;
+	}
+	*on = buf[0] == '1';
+	return TRUE;
+}
+
+gboolean
+dd_kernel_set(DdKernel *k, gboolean on, GError **error)
+{
+	const char *val = on ? "1\n" : "0\n";
+	char buf[32];
+	ssize_t n;
+	int fd, err;
+
+	/* No O_CREAT: a missing sysctl must stay missing. */
+	fd = open(k->sysctl_path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		set_errno_error(error, errno, "writing", k->sysctl_path);
+		return FALSE;
+	}
+	/*
+	 * The kernel's write handler returns only after the probes are armed
+	 * (or disarmed) and an RCU grace period has passed.
+	 */
+	do
+		n = write(fd, val, 2);
+	while (n < 0 && errno == EINTR);
+	err = errno;
+	close(fd);
+	if (n != 2) {
+		set_errno_error(error, n < 0 ? err : EIO, "writing", k->sysctl_path);
+		return FALSE;
+	}
+
+	if (!read_sysctl(k, buf, sizeof(buf), error))
+		return FALSE;
+	if (strcmp(buf, on ? "1" : "0") != 0) {
+		g_set_error(error, DD_KERNEL_ERROR, DD_KERNEL_ERROR_READ_BACK,
+			    "%s read back '%s' after writing %d", k->sysctl_path, buf, on ? 1 : 0);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static int
+xioctl(int fd, unsigned long req, void *arg)
+{
+	int r;
+
+	do
+		r = ioctl(fd, req, arg);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static void close_device(DdKernel *k);
+
+static gboolean
+on_device_ready(int fd, GIOCondition cond, gpointer user_data)
+{
+	DdKernel *k = user_data;
+	struct dmadirty_host host;
+	ssize_t n;
+
+	if (cond & (G_IO_ERR | G_IO_HUP | G_IO_NVAL)) {
+		g_warning("%s: the device went away", k->device_path);
+		k->dev_watch = 0;
+		close_device(k);
+		return G_SOURCE_REMOVE;
+	}
+	n = read(fd, &host, sizeof(host));
+	if (n == (ssize_t)sizeof(host)) {
+		g_debug("host state %u, sequence %u (device)", host.state, host.sequence);
+		if (host.present)
+			k->host_changed(host.state, host.sequence, k->user_data);
+	} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		g_warning("%s: read: %s; closing it", k->device_path, g_strerror(errno));
+		k->dev_watch = 0;
+		close_device(k);
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+report_initial(gpointer user_data)
+{
+	DdKernel *k = user_data;
+
+	k->initial_idle = 0;
+	/*
+	 * Only a host that already wants dirtying is acted on here; an idle
+	 * host must not undo a boot-time dmadirty.enable=1.
+	 */
+	if (k->initial.present && k->initial.state == DMADIRTY_HOST_PRECOPY)
+		k->host_changed(k->initial.state, k->initial.sequence, k->user_data);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+open_device(DdKernel *k)
+{
+	struct dmadirty_hello hello = { .version = DMADIRTY_API_VERSION };
+	int fd;
+
+	if (k->dev_fd >= 0)
+		return;
+	fd = open(k->device_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
+			g_debug("%s: %s: no module", k->device_path, g_strerror(errno));
+		else
+			g_warning("cannot open %s: %s", k->device_path, g_strerror(errno));
+		return;
+	}
+	if (xioctl(fd, DMADIRTY_IOC_HELLO, &hello) < 0) {
+		g_warning("%s: HELLO failed: %s", k->device_path, g_strerror(errno));
+		close(fd);
+		return;
+	}
+	k->dev_fd = fd;
+	k->dev_features = hello.features;
+	g_message("%s: module API version %u, features 0x%x", k->device_path,
+		  hello.version, hello.features);
+	k->dev_watch = g_unix_fd_add(fd, G_IO_IN | G_IO_ERR | G_IO_HUP, on_device_ready, k);
+
+	if (xioctl(fd, DMADIRTY_IOC_HOST, &k->initial) == 0 && !k->initial_idle)
+		k->initial_idle = g_idle_add(report_initial, k);
+}
+
+static void
+close_device(DdKernel *k)
+{
+	g_clear_handle_id(&k->dev_watch, g_source_remove);
+	g_clear_handle_id(&k->initial_idle, g_source_remove);
+	if (k->dev_fd >= 0) {
+		close(k->dev_fd);
+		k->dev_fd = -1;
+		g_message("%s closed", k->device_path);
+	}
+}
+
+static gboolean
+parse_u32(const char *s, guint32 *out)
+{
+	guint64 v;
+
+	if (!s || !g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT32, &v, NULL))
+		return FALSE;
+	*out = (guint32)v;
+	return TRUE;
+}
+
+static gboolean
+on_uevent(int fd, GIOCondition cond, gpointer user_data)
+{
+	DdKernel *k = user_data;
+	struct udev_device *dev = udev_monitor_receive_device(k->monitor);
+	const char *action, *name;
+	guint32 state, seq;
+
+	if (!dev)
+		return G_SOURCE_CONTINUE;
+	action = udev_device_get_action(dev);
+	name = udev_device_get_sysname(dev);
+	if (action && name && strcmp(name, DMADIRTY_DEVICE_NAME) == 0) {
+		g_debug("uevent %s %s", action, name);
+		if (strcmp(action, "add") == 0) {
+			open_device(k);
+		} else if (strcmp(action, "remove") == 0) {
+			close_device(k);
+		} else if (strcmp(action, "change") == 0 &&
+			   parse_u32(udev_device_get_property_value(dev, DMADIRTY_UEVENT_HOST_STATE), &state) &&
+			   parse_u32(udev_device_get_property_value(dev, DMADIRTY_UEVENT_HOST_SEQ), &seq)) {
+			g_debug("host state %u, sequence %u (uevent)", state, seq);
+			open_device(k);
+			k->host_changed(state, seq, k->user_data);
+		}
+	}
+	udev_device_unref(dev);
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+start_monitor(DdKernel *k)
+{
+	/*
+	 * The "kernel" source works without udevd (initramfs guests, tests);
+	 * the agent only needs the raw kernel uevents of one misc device.
+	 */
+	k->udev = udev_new();
+	if (!k->udev)
+		goto fail;
+	k->monitor = udev_monitor_new_from_netlink(k->udev, "kernel");
+	if (!k->monitor)
+		goto fail;
+	if (udev_monitor_filter_add_match_subsystem_devtype(k->monitor, "misc", NULL) < 0 ||
+	    udev_monitor_enable_receiving(k->monitor) < 0)
+		goto fail;
+	k->monitor_watch = g_unix_fd_add(udev_monitor_get_fd(k->monitor), G_IO_IN, on_uevent, k);
+	return;
+fail:
+	g_warning("no udev monitor for %s: a module loaded later will not be noticed",
+		  k->device_path);
+	g_clear_pointer(&k->monitor, udev_monitor_unref);
+	g_clear_pointer(&k->udev, udev_unref);
+}
+
+DdKernel *
+dd_kernel_new(const char *sysctl_path, const char *device_path, DdHostFunc host_changed,
+	      gpointer user_data)
+{
+	DdKernel *k = g_new0(DdKernel, 1);
+
+	k->sysctl_path = g_strdup(sysctl_path);
+	k->device_path = g_strdup(device_path);
+	k->host_changed = host_changed;
+	k->user_data = user_data;
+	k->dev_fd = -1;
+	start_monitor(k);
+	open_device(k);
+	return k;
+}
+
+void
+dd_kernel_free(DdKernel *k)
+{
+	if (!k)
+		return;
+	close_device(k);
+	g_clear_handle_id(&k->monitor_watch, g_source_remove);
+	g_clear_pointer(&k->monitor, udev_monitor_unref);
+	g_clear_pointer(&k->udev, udev_unref);
+	g_free(k->sysctl_path);
+	g_free(k->device_path);
+	g_free(k);
+}
+
+gboolean
+dd_kernel_has_device(DdKernel *k)
+{
+	return k->dev_fd >= 0;
+}
+
+gboolean
+dd_kernel_ack(DdKernel *k, guint32 sequence, gboolean dirtying)
+{
+	struct dmadirty_ack ack = {
+		.generation = sequence,
+		.state = dirtying ? DMADIRTY_GUEST_STATE_DIRTYING : 0,
+	};
+
+	if (k->dev_fd < 0)
+		return FALSE;
+	if (xioctl(k->dev_fd, DMADIRTY_IOC_ACK, &ack) < 0) {
+		g_warning("%s: ACK of %u failed: %s", k->device_path, sequence, g_strerror(errno));
+		return FALSE;
+	}
+	return (ack.flags & DMADIRTY_ACK_BRIDGE) != 0;
+}
+
+gboolean
+dd_kernel_status(DdKernel *k, struct dmadirty_status *status)
+{
+	memset(status, 0, sizeof(*status));
+	if (k->dev_fd < 0)
+		return FALSE;
+	if (xioctl(k->dev_fd, DMADIRTY_IOC_STATUS, status) < 0) {
+		g_warning("%s: STATUS failed: %s", k->device_path, g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+const char *
+dd_kernel_source(DdKernel *k)
+{
+	struct dmadirty_status st;
+
+	if (dd_kernel_status(k, &st))
+		return st.source == DMADIRTY_SOURCE_MODULE ? "module" : "kernel";
+	return access(k->sysctl_path, F_OK) == 0 ? "kernel" : "none";
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef DD_KERNEL_H
+#define DD_KERNEL_H
+
+#include <glib.h>
+
+#include "dmadirty_uapi.h"
+
+/*
+ * The kernel interface: the vm.dma_mark_dirty sysctl and the module's
+ * control device /dev/dmadirty (proto/dmadirty_uapi.h).
+ *
+ * The device is kept open while the agent runs, because the module only
+ * watches the host while it is open.  When it is missing at start (module
+ * loaded later), a udev monitor on the kernel's uevents opens it when it
+ * appears.  Host-state changes arrive both as POLLIN on the device and as a
+ * KOBJ_CHANGE uevent; both go to the DdHostFunc, which must be idempotent.
+ */
+
+#define DD_KERNEL_ERROR (dd_kernel_error_quark())
+GQuark dd_kernel_error_quark(void);
+
+typedef enum {
+	DD_KERNEL_ERROR_NO_SYSCTL,	/* the sysctl does not exist */
+	DD_KERNEL_ERROR_PERMISSION,	/* permission denied */
+	DD_KERNEL_ERROR_READ_BACK,	/* read back a different value */
+	DD_KERNEL_ERROR_FAILED,		/* any other I/O error */
+} DdKernelError;
+
+typedef struct DdKernel DdKernel;
+
+/* A host-state change: DMADIRTY_HOST_* and the host sequence. */
+typedef void (*DdHostFunc)(guint32 state, guint32 sequence, gpointer user_data);
+
+/**
+ * dd_kernel_new:
+ * Opens @device_path when it exists (its absence is not an error: no
+ * module) and starts watching for it.  @host_changed is called from the
+ * main loop, never from within dd_kernel_new().
+ */
+DdKernel *dd_kernel_new(const char *sysctl_path, const char *device_path,
+			DdHostFunc host_changed, gpointer user_data);
+void dd_kernel_free(DdKernel *kernel);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DdKernel, dd_kernel_free)
+
+/** dd_kernel_get: reads the sysctl. */
+gboolean dd_kernel_get(DdKernel *kernel, gboolean *on, GError **error);
+
+/** dd_kernel_set: writes the sysctl and reads it back. */
+gboolean dd_kernel_set(DdKernel *kernel, gboolean on, GError **error);
+
+/**
+ * dd_kernel_ack:
+ * Has the module record @sequence (the agent's generation or the host
+ * sequence) and @dirtying in the vendor block.  Returns TRUE when a block
+ * took it ("bridge"), FALSE when there is no device or no block ("none");
+ * a failing ioctl is logged, as it does not undo the switch.
+ */
+gboolean dd_kernel_ack(DdKernel *kernel, guint32 sequence, gboolean dirtying);
+
+/** dd_kernel_status: the module's status; FALSE when no device is open. */
+gboolean dd_kernel_status(DdKernel *kernel, struct dmadirty_status *status);
+
+/** dd_kernel_source: "module", "kernel", or "none" when there is no sysctl. */
+const char *dd_kernel_source(DdKernel *kernel);
+
+/** dd_kernel_has_device: TRUE while the control device is open. */
+gboolean dd_kernel_has_device(DdKernel *kernel);
+
+#endif /* DD_KERNEL_H */

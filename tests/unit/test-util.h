@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared helpers of the unit tests: a temporary agent and its replies. */
+#ifndef DD_TEST_UTIL_H
+#define DD_TEST_UTIL_H
+
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "agent.h"
+
+typedef struct {
+	char *dir;		/* temporary directory */
+	char *sysctl;		/* dir/sysctl, holding "0" */
+	char *hooks;		/* dir/hooks.d */
+	DdAgent *agent;
+	GBytes *reply;		/* the last reply */
+	gboolean replied;
+} TestAgent;
+
+/*
+ * g_test_init(), with warnings logged and recorded rather than fatal: the
+ * agent warns on purpose (lease expiry, failing hooks), and the tests check
+ * those warnings with test_saw_warning().  Criticals stay fatal.
+ */
+void test_init(int *argc, char ***argv);
+
+/* TRUE when a warning matching the glob @pattern was logged; forgets it. */
+gboolean test_saw_warning(const char *pattern);
+
+/* Builds an agent in a fresh temporary directory; @extra are more options. */
+TestAgent *test_agent_new(const char *const *extra);
+void test_agent_free(TestAgent *t);
+
+/* Dispatches @msg and runs the main loop until the reply; returns it parsed. */
+json_object *test_agent_call(TestAgent *t, const char *msg);
+
+/* Replies to a framer error frame; returns the reply parsed. */
+json_object *test_agent_frame_error(TestAgent *t, DdFrameKind kind);
+
+/* Writes an executable hook script. */
+void test_write_hook(const char *dir, const char *name, const char *body);
+
+/* Reads a file into a string with surrounding whitespace removed. */
+char *test_read_file(const char *path);
+
+/* The error class of a reply, or NULL; and its desc. */
+const char *test_error_class(json_object *reply);
+const char *test_error_desc(json_object *reply);
+
+#endif
