@@ -303,7 +303,7 @@ static gboolean ctl_resync(CtlConn *conn, double timeout, GError **error)
 		CtlFill fill;
 
 		/* Skip to the next 0xFF: nothing before it can be our reply. */
-		ff = memchr(conn->in->data, 0xff, conn->in->len);
+		ff = conn->in->len ? memchr(conn->in->data, 0xff, conn->in->len) : NULL;
 		if (ff) {
 			g_autoptr(json_object) obj = NULL;
 			json_tokener *tok = ctl_tokener();
@@ -694,7 +694,7 @@ static json_object *ctl_parse_raw(const char *text, GError **error)
 }
 
 typedef struct {
-	char *socket;
+	const char *socket;
 	double timeout;
 	double connect_timeout;
 	gboolean json;
@@ -748,8 +748,9 @@ static int ctl_run(CtlOptions *opt, const CtlCommand *cmd, const char *request, 
 int main(int argc, char **argv)
 {
 	CtlOptions opt = { .timeout = 30, .connect_timeout = 5 };
+	g_autofree char *socket_path = NULL;
 	GOptionEntry entries[] = {
-		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &opt.socket,
+		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path,
 		  "the host end of the agent's port (default: $DMADIRTYCTL_SOCKET)", "PATH" },
 		{ "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &opt.timeout,
 		  "seconds to wait for the sync and again for the reply (default 30)", "SECS" },
@@ -862,17 +863,10 @@ int main(int argc, char **argv)
 		id = json_object_new_int64(n);
 	}
 
-	if (!opt.socket)
-		opt.socket = g_strdup(g_getenv("DMADIRTYCTL_SOCKET"));
+	opt.socket = socket_path ? socket_path : (char *)g_getenv("DMADIRTYCTL_SOCKET");
 	if (!opt.socket || !*opt.socket) {
 		g_printerr("dmadirtyctl: no socket: give --socket PATH or set DMADIRTYCTL_SOCKET\n");
-		g_free(opt.socket);
 		return CTL_EXIT_USAGE;
 	}
-	{
-		int status = ctl_run(&opt, cmd, request, id);
-
-		g_free(opt.socket);
-		return status;
-	}
+	return ctl_run(&opt, cmd, request, id);
 }

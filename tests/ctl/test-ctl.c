@@ -70,9 +70,11 @@ static void run_clear(Run *r)
 	g_free(r->err);
 }
 
-/* Runs dmadirtyctl with @args (NULL-terminated), returns its status. */
-static void run_ctl(Run *r, const char *const *args)
+/* Runs dmadirtyctl with @args (NULL-terminated) and @socket_env as
+ * DMADIRTYCTL_SOCKET (unset when NULL). */
+static void run_ctl_env(Run *r, const char *const *args, const char *socket_env)
 {
+	g_auto(GStrv) envp = g_get_environ();
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_autoptr(GError) error = NULL;
 	gint64 t0 = g_get_monotonic_time();
@@ -84,7 +86,9 @@ static void run_ctl(Run *r, const char *const *args)
 		g_ptr_array_add(argv, (char *)args[i]);
 	g_ptr_array_add(argv, NULL);
 	memset(r, 0, sizeof(*r));
-	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+	envp = socket_env ? g_environ_setenv(envp, "DMADIRTYCTL_SOCKET", socket_env, TRUE)
+			  : g_environ_unsetenv(envp, "DMADIRTYCTL_SOCKET");
+	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL,
 				   &r->out, &r->err, &wait_status, &error));
 	g_assert_no_error(error);
 	g_assert_true(WIFEXITED(wait_status));
@@ -92,6 +96,11 @@ static void run_ctl(Run *r, const char *const *args)
 	r->seconds = (g_get_monotonic_time() - t0) / 1e6;
 	g_test_message("exit %d after %.2f s; stdout: %s; stderr: %s", r->status, r->seconds,
 		       r->out, r->err);
+}
+
+static void run_ctl(Run *r, const char *const *args)
+{
+	run_ctl_env(r, args, NULL);
 }
 
 /* ------------------------------------------------------------- the peer */
@@ -389,9 +398,7 @@ static void test_status_human(void)
 		     " \"bridge\": {\"present\": true, \"host-state\": 1, \"acked-generation\": 7},"
 		     " \"counters\": {}, \"future-member\": \"x\"}";
 	peer_go(&peer);
-	g_setenv("DMADIRTYCTL_SOCKET", peer.path, TRUE);
-	run_ctl(&r, (const char *const[]){ "status", NULL });
-	g_unsetenv("DMADIRTYCTL_SOCKET");
+	run_ctl_env(&r, (const char *const[]){ "status", NULL }, peer.path);
 	g_free(peer_stop(&peer));
 
 	g_assert_cmpint(r.status, ==, 0);
@@ -609,7 +616,6 @@ static void test_usage(void)
 	gsize i;
 	Run r;
 
-	g_unsetenv("DMADIRTYCTL_SOCKET");
 	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
 		run_ctl(&r, bad[i]);
 		g_assert_cmpint(r.status, ==, 2);
