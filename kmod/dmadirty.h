@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dmadirty.ko internals shared between its files.
+ *
+ *  main.c     lifecycle, the vm.dma_mark_dirty sysctl, counters in sysfs
+ *  dirty.c    kprobes on the DMA API, page marking
+ *  bridge.c   the vendor block on a PCI bridge (the hypervisor channel)
+ *  chardev.c  /dev/dmadirty, the agent's interface
+ */
+#ifndef DMADIRTY_H
+#define DMADIRTY_H
+
+#include <linux/percpu.h>
+#include <linux/types.h>
+
+#include "dmadirty_uapi.h"
+#include "dmadirty_vendor.h"
+
+struct dmadirty_counters {
+	u64 c[DMADIRTY_NR_COUNTERS_USED];
+};
+
+DECLARE_PER_CPU(struct dmadirty_counters, dmadirty_counters);
+
+/* Callers run with preemption disabled (kprobe handlers) or don't care. */
+static inline void dmadirty_count(enum dmadirty_counter idx, u64 n)
+{
+	this_cpu_add(dmadirty_counters.c[idx], n);
+}
+
+u64 dmadirty_counter_read(enum dmadirty_counter idx);
+
+/* main.c */
+bool dmadirty_enabled(void);
+u32 dmadirty_source(void);
+
+
+/* dirty.c */
+int dmadirty_dirty_init(void);
+void dmadirty_dirty_exit(void);
+int dmadirty_dirty_set(bool on);
+bool dmadirty_dirty_on(void);
+u32 dmadirty_guest_features(void);
+
+/* bridge.c */
+int dmadirty_bridge_init(void);
+void dmadirty_bridge_exit(void);
+void dmadirty_bridge_host(struct dmadirty_host *host);
+u32 dmadirty_bridge_events(void);
+bool dmadirty_bridge_ack(u32 generation, u32 state);
+void dmadirty_bridge_guest(u32 *acked, u32 *state);
+void dmadirty_bridge_agent_gone(void);
+void dmadirty_bridge_poll_start(void);
+void dmadirty_bridge_poll_stop(void);
+
+/* chardev.c */
+struct attribute_group;
+int dmadirty_chardev_init(const struct attribute_group **groups);
+void dmadirty_chardev_exit(void);
+void dmadirty_chardev_host_changed(const struct dmadirty_host *host);
+
+#endif /* DMADIRTY_H */

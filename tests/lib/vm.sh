@@ -1,0 +1,192 @@
+# shellcheck shell=bash
+# Shared helpers for the suites that boot a real guest kernel under QEMU TCG
+# (tests/vm, tests/e2e, tests/qemu...).  Source it from bash:
+#
+#   . "$top_srcdir/tests/lib/vm.sh"
+#
+#   vm_kernels
+#       Prints the guest kernel versions to test, one a line: $VM_KERNELS if
+#       set (space separated), else every /boot/vmlinuz-* that has
+#       /lib/modules/<ver>/modules.dep.
+#
+#   vm_initramfs OUT KVER GUEST_SCRIPT [OPTION]...
+#       Builds a gzip'd newc initramfs OUT for kernel KVER around
+#       busybox-static.  At boot /init mounts proc, sys, devtmpfs, debugfs
+#       and tmpfs /tmp, sources /lib/vmguest.sh (guest helpers below), runs
+#       GUEST_SCRIPT (copied to /test.sh) in a subshell, prints
+#       "VM: test.sh exit <rc>" and powers off.  Options:
+#         --module NAME   a module of KVER from /lib/modules/KVER (its
+#                         modules.dep dependencies come along; .ko.xz files
+#                         are unpacked so busybox insmod can load them)
+#         --ko PATH       an out-of-tree module file, placed in /modules/
+#         --bin PATH      an executable, placed in /bin/, with the shared
+#                         libraries ldd reports (and the dynamic loader)
+#         --file SRC:DST  any file, placed at DST in the guest
+#
+#   vm_boot LOG KVER INITRAMFS TIMEOUT [CMDLINE...] [-- QEMU-ARG...]
+#       Boots /boot/vmlinuz-KVER with INITRAMFS under qemu-system-x86_64
+#       -accel tcg (2 vCPUs, 512 MiB, no network, no display), the serial
+#       console going to LOG.  CMDLINE words are appended to the kernel
+#       command line; QEMU-ARGs after "--" are passed to QEMU (devices,
+#       -machine q35...).  Kills QEMU after TIMEOUT seconds.  Returns 0 when
+#       the guest printed "VM: test.sh exit 0" to LOG, 1 otherwise
+#       (timeout included); LOG is there either way.
+#       Env: QEMU_SYSTEM (default qemu-system-x86_64), VM_MEM, VM_SMP.
+#
+# Guest side (/lib/vmguest.sh, already sourced when test.sh runs):
+#   vm_modprobe NAME [PARAM=VAL...]  load a --module NAME and its
+#                                    dependencies in order (once each)
+#   vm_insmod NAME [PARAM=VAL...]    insmod /modules/NAME.ko (from --ko)
+#
+# Test scripts print their results on the console; the host side greps LOG
+# (see vm_tap_from_log for the "VMTAP ok ..." convention).
+#
+#   vm_tap_from_log LOG
+#       Prints the guest's "VMTAP ok|not ok ..." lines with the prefix
+#       stripped (TAP without numbers, so several boots can feed one TAP
+#       stream whose plan comes last), and returns the number of failures.
+
+vm_kernels() {
+	if [ -n "${VM_KERNELS:-}" ]; then
+		printf '%s\n' $VM_KERNELS
+		return
+	fi
+	local k v
+	for k in /boot/vmlinuz-*; do
+		v=${k#/boot/vmlinuz-}
+		[ -e "/lib/modules/$v/modules.dep" ] && printf '%s\n' "$v"
+	done
+}
+
+# _vm_copy_bin ROOT PATH: copy an executable and its shared libraries.
+_vm_copy_bin() {
+	local root=$1 bin=$2 lib
+	install -D -m 0755 "$bin" "$root/bin/$(basename "$bin")"
+	# ldd prints "name => /path (addr)" and "/lib64/ld-linux... (addr)".
+	for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'); do
+		[ -e "$lib" ] || continue
+		[ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+	done
+}
+
+# _vm_mod_deps KVER NAME: module file paths (relative to /lib/modules/KVER)
+# to load for NAME, dependencies first, from modules.dep.
+_vm_mod_deps() {
+	local kver=$1 name=$2 dir=/lib/modules/$1
+	awk -v want="$name" '
+		function base(p,  b) { b = p; sub(/.*\//, "", b); sub(/\.ko(\.[a-z]+)?$/, "", b); gsub(/-/, "_", b); return b }
+		{ sub(/:$/, "", $1); m = $1; sub(/:.*/, "", m); k = base(m); dep[k] = $0; path[k] = m }
+		function visit(k,  n, i, a, line) {
+			if (k in seen) return; seen[k] = 1
+			line = dep[k]; sub(/^[^:]*:[ ]*/, "", line)
+			n = split(line, a, " ")
+			for (i = n; i >= 1; i--) visit(base(a[i]))
+			print path[k]
+		}
+		END { w = want; gsub(/-/, "_", w); if (!(w in path)) exit 1; visit(w) }
+	' "$dir/modules.dep"
+}
+
+vm_initramfs() {
+	local out=$1 kver=$2 script=$3
+	shift 3
+	local root
+	root=$(mktemp -d "${TMPDIR:-/tmp}/vm-initramfs.XXXXXX") || return 1
+	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,modules,lib,etc,mnt}
+	install -m 0755 /bin/busybox "$root/bin/busybox"
+	local app
+	for app in $(/bin/busybox --list); do
+		[ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
+	done
+	install -m 0644 "$script" "$root/test.sh"
+	cat >"$root/init" <<'EOF'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+echo 1 >/proc/sys/kernel/printk_ratelimit 2>/dev/null
+. /lib/vmguest.sh
+echo "VM: test.sh start $(uname -r)"
+(. /test.sh)
+echo "VM: test.sh exit $?"
+sync
+poweroff -f
+EOF
+	chmod 0755 "$root/init"
+	cat >"$root/lib/vmguest.sh" <<'EOF'
+vm_modprobe() {
+	_n=$(echo "$1" | tr - _); shift
+	for _f in $(cat "/modules/dep/$_n"); do
+		_b=$(basename "$_f" .ko | tr - _)
+		[ -d "/sys/module/$_b" ] && [ "$_b" != "$_n" ] && continue
+		if [ "$_b" = "$_n" ]; then insmod "/modules/$_f" "$@" || return 1
+		else insmod "/modules/$_f" 2>/dev/null || [ -d "/sys/module/$_b" ] || return 1; fi
+	done
+}
+vm_insmod() {
+	_n=$1; shift
+	insmod "/modules/$_n.ko" "$@"
+}
+EOF
+	mkdir -p "$root/modules/dep"
+	local opt arg rel n
+	while [ $# -gt 0 ]; do
+		opt=$1 arg=${2:-}
+		shift 2 || { echo "vm_initramfs: $opt needs an argument" >&2; rm -rf "$root"; return 1; }
+		case $opt in
+		--module)
+			n=$(echo "$arg" | tr - _)
+			: >"$root/modules/dep/$n"
+			for rel in $(_vm_mod_deps "$kver" "$arg"); do
+				case $rel in
+				*.ko.xz) xz -dc "/lib/modules/$kver/$rel" >"$root/modules/$(basename "$rel" .xz)" ;;
+				*.ko.zst) zstd -qdc "/lib/modules/$kver/$rel" >"$root/modules/$(basename "$rel" .zst)" ;;
+				*.ko) cp "/lib/modules/$kver/$rel" "$root/modules/" ;;
+				esac
+				rel=$(basename "$rel"); echo "${rel%.ko*}.ko" >>"$root/modules/dep/$n"
+			done
+			[ -s "$root/modules/dep/$n" ] || { echo "vm_initramfs: no module $arg in $kver" >&2; rm -rf "$root"; return 1; }
+			;;
+		--ko) cp "$arg" "$root/modules/" || { rm -rf "$root"; return 1; } ;;
+		--bin) _vm_copy_bin "$root" "$arg" || { rm -rf "$root"; return 1; } ;;
+		--file) install -D "${arg%%:*}" "$root/${arg#*:}" || { rm -rf "$root"; return 1; } ;;
+		*) echo "vm_initramfs: unknown option $opt" >&2; rm -rf "$root"; return 1 ;;
+		esac
+	done
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
+	local rc=$?
+	rm -rf "$root"
+	return $rc
+}
+
+vm_boot() {
+	local log=$1 kver=$2 initrd=$3 tmo=$4
+	shift 4
+	local cmdline="console=ttyS0 panic=-1 oops=panic quiet loglevel=4 rdinit=/init"
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		cmdline="$cmdline $1"
+		shift
+	done
+	[ "${1:-}" = -- ] && shift
+	: >"$log"
+	timeout --foreground -k 5 "$tmo" "${QEMU_SYSTEM:-qemu-system-x86_64}" \
+		-accel tcg -m "${VM_MEM:-512}" -smp "${VM_SMP:-2}" \
+		-nodefaults -display none -no-reboot -net none \
+		-serial "file:$log" \
+		-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
+		-append "$cmdline" "$@" </dev/null
+	grep -q '^VM: test.sh exit 0' "$log"
+}
+
+vm_tap_from_log() {
+	awk '
+		/^VMTAP (not ok|ok)/ {
+			sub(/^VMTAP /, "")
+			if ($0 ~ /^not ok/) fail++
+			print
+		}
+		END { exit fail > 255 ? 255 : fail }
+	' "$1"
+}
