@@ -37,7 +37,7 @@ not_ok() { t=$((t + 1)); failed=$((failed + 1)); echo "not ok $t - $*"; }
 note() { awk '{ print "# " $0 }'; }
 check() {	# check DESCRIPTION COMMAND...: one TAP line for a command
 	local what=$1; shift
-	if "$@" >"$work/step.log" 2>&1; then ok "$what"; else
+	if "$@" >"$work/step.log" 2>&1; then ok "$what"; head -n 20 "$work/step.log" | note; else
 		not_ok "$what"; tail -n 60 "$work/step.log" | note
 	fi
 }
@@ -98,7 +98,7 @@ if make -C "$top_builddir" rpm pkgdir="$pkgdir" >"$work/rpm.log" 2>&1; then
 			done
 		done <<-EOF
 		dmadirty-agent /usr/sbin/dmadirty-agent /etc/dmadirty/agent.conf /etc/dmadirty/hooks.d /etc/dmadirty/hooks.d/example.sample /usr/lib/systemd/system/dmadirty-agent.service /usr/lib/udev/rules.d/60-dmadirty-agent.rules
-		dmadirty-dkms /usr/src/dmadirty-$version/dkms.conf /usr/src/dmadirty-$version/Kbuild /usr/src/dmadirty-$version/Makefile /usr/src/dmadirty-$version/probe.sh /usr/src/dmadirty-$version/proto/dmadirty_uapi.h /usr/lib/modules-load.d/dmadirty.conf
+		dmadirty-dkms /usr/src/dmadirty-$version/dkms.conf /usr/src/dmadirty-$version/Kbuild /usr/src/dmadirty-$version/probe.sh /usr/src/dmadirty-$version/main.c /usr/src/dmadirty-$version/proto/dmadirty_uapi.h /usr/lib/modules-load.d/dmadirty.conf
 		dmadirtyctl /usr/bin/dmadirtyctl
 		EOF
 		return $rc
