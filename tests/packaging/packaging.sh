@@ -266,8 +266,14 @@ enable_acked() {
 sys.exit(0 if r["enabled"] is True and r["ack"] in ("bridge", "none") else 1)' "$out"
 }
 check "dmadirtyctl enable from the host gets the reply with the ack" enable_acked
-check "the agent switched vm.dma_mark_dirty on from inside its sandbox" \
-	g 30 'cat /proc/sys/vm/dma_mark_dirty; test "$(cat /proc/sys/vm/dma_mark_dirty)" = 1'
+# The unit's sandbox must leave the agent what it needs: the sysctl written,
+# /dev/dmadirty open, and no warnings (udev monitor, device) in its log.
+check "the sandboxed agent switched vm.dma_mark_dirty on and holds /dev/dmadirty" \
+	g 30 'cat /proc/sys/vm/dma_mark_dirty; test "$(cat /proc/sys/vm/dma_mark_dirty)" = 1 &&
+pid=$(systemctl show -p MainPID --value dmadirty-agent.service) &&
+ls -l /proc/$pid/fd | grep /dev/dmadirty &&
+journalctl -b -u dmadirty-agent.service --no-pager -o cat >/tmp/agent.journal &&
+! grep -E "^dmadirty-agent: (warning|critical|error):" /tmp/agent.journal'
 
 # The packages' files, as dpkg and DKMS know them, before removal.
 g 60 'dpkg -L dmadirty-agent dmadirty-dkms dmadirtyctl; find / -xdev -name "*dmadirty*"' |
