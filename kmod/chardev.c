@@ -248,8 +248,11 @@ static const struct file_operations dmadirty_fops = {
 void dmadirty_chardev_host_changed(const struct dmadirty_host *host)
 {
 	char state[32], seq[32];
-	char *envp[] = { state, seq, NULL };
+	char *envp[3];
 
+	envp[0] = state;
+	envp[1] = seq;
+	envp[2] = NULL;
 	wake_up_interruptible(&dmadirty_chardev_wq);
 	snprintf(state, sizeof(state), DMADIRTY_UEVENT_HOST_STATE "=%u", host->state);
 	snprintf(seq, sizeof(seq), DMADIRTY_UEVENT_HOST_SEQ "=%u", host->sequence);

@@ -7,7 +7,6 @@
 #define DMADIRTY_COMPAT_H
 
 #include <linux/device.h>
-#include <linux/highmem.h>
 #include <linux/swiotlb.h>
 #include <linux/sysctl.h>
 
@@ -84,14 +83,6 @@ static inline bool dmadirty_clear_skip_sync(struct device *dev)
 #else
 #define DMADIRTY_SYM_SYNC_SINGLE	"dma_sync_single_for_cpu"
 #define DMADIRTY_SYM_SYNC_SG		"dma_sync_sg_for_cpu"
-#endif
-
-#ifdef HAVE_KMAP_LOCAL_PAGE
-#define dmadirty_kmap(page)		kmap_local_page(page)
-#define dmadirty_kunmap(addr)		kunmap_local(addr)
-#else
-#define dmadirty_kmap(page)		kmap_atomic(page)
-#define dmadirty_kunmap(addr)		kunmap_atomic(addr)
 #endif
 
 #endif /* DMADIRTY_COMPAT_H */

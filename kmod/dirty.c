@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * DMA page dirtying: kprobes at the entry of the DMA API functions that end
+ * DMA page dirtying: ftrace hooks at the entry of the DMA API functions that end
  * a device write (unmap, sync-for-cpu, coherent free).  Each page of a
  * buffer the device may have written gets a locked add of 0 on an aligned
  * word inside the buffer, a CPU write the hypervisor's dirty log sees.
  *
- * The probes are registered disarmed at load and armed only while
- * vm.dma_mark_dirty is 1: disarmed ftrace-based kprobes leave the patched
- * call sites as NOPs, so dirtying off costs nothing.
+ * The hooks are resolved at load and armed only while vm.dma_mark_dirty is
+ * 1: disarmed, the patched call sites are NOPs again, so dirtying off costs
+ * nothing.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
+#include <linux/ftrace.h>
+#include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/ioport.h>
 #include <linux/kprobes.h>
@@ -87,9 +89,9 @@ static void dmadirty_mark_phys(phys_addr_t phys, size_t len)
 		dmadirty_count(DMADIRTY_CTR_SKIP_NONRAM, 1);
 		return;
 	}
-	va = dmadirty_kmap(pfn_to_page(pfn));
+	va = kmap_local_page(pfn_to_page(pfn));
 	dmadirty_touch(va + offset_in_page(phys), len);
-	dmadirty_kunmap(va);
+	kunmap_local(va);
 	dmadirty_count(DMADIRTY_CTR_PAGES_MARKED, 1);
 }
 
@@ -156,10 +158,27 @@ static bool dmadirty_dir_written(unsigned long dir)
 	return false;
 }
 
+/*
+ * dma_skip_sync (6.11+): the kernel recomputes it in dma_set_mask().  While
+ * dirtying is on, every map and unmap clears it again on its device, so a
+ * mapping made after a dma_set_mask() still gets its syncs seen.
+ */
+static void dmadirty_keep_sync(struct device *dev)
+{
+	if (dev && dmadirty_clear_skip_sync(dev))
+		dmadirty_count(DMADIRTY_CTR_SKIP_SYNC_CLEARED, 1);
+}
+
+/* dma_map_page_attrs(dev, ...), dma_map_sg_attrs(dev, ...) */
+static void dmadirty_hook_map(struct pt_regs *regs)
+{
+	dmadirty_keep_sync((struct device *)regs_get_kernel_argument(regs, 0));
+}
+
 /* dma_unmap_page_attrs(dev, addr, size, dir, attrs) and
  * sync_single_for_cpu(dev, addr, size, dir): same leading arguments.
  */
-static int dmadirty_pre_single(struct kprobe *p, struct pt_regs *regs)
+static void dmadirty_hook_single(struct pt_regs *regs)
 {
 	struct device *dev = (struct device *)regs_get_kernel_argument(regs, 0);
 	dma_addr_t addr = regs_get_kernel_argument(regs, 1);
@@ -169,13 +188,18 @@ static int dmadirty_pre_single(struct kprobe *p, struct pt_regs *regs)
 	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 	if (dev && size && dmadirty_dir_written(dir))
 		dmadirty_mark_dma(dev, addr, size);
-	return 0;
+}
+
+static void dmadirty_hook_unmap_single(struct pt_regs *regs)
+{
+	dmadirty_hook_single(regs);
+	dmadirty_hook_map(regs);
 }
 
 /* dma_unmap_sg_attrs(dev, sg, nents, dir, attrs) and
  * sync_sg_for_cpu(dev, sg, nelems, dir).
  */
-static int dmadirty_pre_sg(struct kprobe *p, struct pt_regs *regs)
+static void dmadirty_hook_sg(struct pt_regs *regs)
 {
 	struct device *dev = (struct device *)regs_get_kernel_argument(regs, 0);
 	struct scatterlist *sgl = (struct scatterlist *)regs_get_kernel_argument(regs, 1);
@@ -187,7 +211,7 @@ static int dmadirty_pre_sg(struct kprobe *p, struct pt_regs *regs)
 
 	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 	if (!dev || !sgl || !dmadirty_dir_written(dir))
-		return 0;
+		return;
 
 	/*
 	 * The CPU pages are sg_phys().  A direct mapping maps each entry one
@@ -204,13 +228,18 @@ static int dmadirty_pre_sg(struct kprobe *p, struct pt_regs *regs)
 		}
 		dmadirty_mark_phys_range(sg_phys(sg), sg->length);
 	}
-	return 0;
+}
+
+static void dmadirty_hook_unmap_sg(struct pt_regs *regs)
+{
+	dmadirty_hook_sg(regs);
+	dmadirty_hook_map(regs);
 }
 
 /* dma_free_attrs(dev, size, cpu_addr, dma_handle, attrs): coherent memory
  * is marked through its CPU mapping as it is freed.
  */
-static int dmadirty_pre_free(struct kprobe *p, struct pt_regs *regs)
+static void dmadirty_hook_free(struct pt_regs *regs)
 {
 	size_t size = regs_get_kernel_argument(regs, 1);
 	void *cpu_addr = (void *)regs_get_kernel_argument(regs, 2);
@@ -219,7 +248,7 @@ static int dmadirty_pre_free(struct kprobe *p, struct pt_regs *regs)
 
 	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 	if (!cpu_addr || !size)
-		return 0;
+		return;
 	dmadirty_count(DMADIRTY_CTR_COHERENT_FREED, 1);
 	while (a < end) {
 		size_t len = min(end - a, PAGE_SIZE - offset_in_page(a));
@@ -239,92 +268,81 @@ static int dmadirty_pre_free(struct kprobe *p, struct pt_regs *regs)
 		}
 		a += len;
 	}
-	return 0;
 }
 
-struct dmadirty_probe {
-	struct kprobe kp;
+struct dmadirty_hook {
+	const char *name;
+	void (*fn)(struct pt_regs *regs);
 	u32 feature;		/* DMADIRTY_GUEST_FEAT_* it provides */
 	bool required;
-	bool registered;
+	bool skip_sync;		/* only to keep dma_skip_sync clear */
+	unsigned long ip;	/* ftrace location, 0 when not hooked */
 };
 
-static struct dmadirty_probe dmadirty_probes[] = {
-	{
-		.kp = { .symbol_name = "dma_unmap_page_attrs",
-			.pre_handler = dmadirty_pre_single },
-		.feature = DMADIRTY_GUEST_FEAT_UNMAP_SYNC,
-		.required = true,
-	},
-	{
-		.kp = { .symbol_name = "dma_unmap_sg_attrs",
-			.pre_handler = dmadirty_pre_sg },
-		.feature = DMADIRTY_GUEST_FEAT_UNMAP_SYNC,
-		.required = true,
-	},
-	{
-		.kp = { .symbol_name = DMADIRTY_SYM_SYNC_SINGLE,
-			.pre_handler = dmadirty_pre_single },
-		.feature = DMADIRTY_GUEST_FEAT_UNMAP_SYNC,
-		.required = true,
-	},
-	{
-		.kp = { .symbol_name = DMADIRTY_SYM_SYNC_SG,
-			.pre_handler = dmadirty_pre_sg },
-		.feature = DMADIRTY_GUEST_FEAT_UNMAP_SYNC,
-		.required = true,
-	},
-	{
-		.kp = { .symbol_name = "dma_free_attrs",
-			.pre_handler = dmadirty_pre_free },
-		.feature = DMADIRTY_GUEST_FEAT_COHERENT,
-	},
+static struct dmadirty_hook dmadirty_hooks[] = {
+	{ "dma_unmap_page_attrs", dmadirty_hook_unmap_single,
+	  DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true },
+	{ "dma_unmap_sg_attrs", dmadirty_hook_unmap_sg,
+	  DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true },
+	{ DMADIRTY_SYM_SYNC_SINGLE, dmadirty_hook_single,
+	  DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true },
+	{ DMADIRTY_SYM_SYNC_SG, dmadirty_hook_sg,
+	  DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true },
+	{ "dma_free_attrs", dmadirty_hook_free,
+	  DMADIRTY_GUEST_FEAT_COHERENT, false },
+	{ "dma_map_page_attrs", dmadirty_hook_map, 0, false, true },
+	{ "dma_map_sg_attrs", dmadirty_hook_map, 0, false, true },
 };
 
 /*
- * dma_skip_sync (6.11+): dma_set_mask() recomputes it, so while dirtying
- * is on a return probe clears it again after every dma_set_mask().
+ * One ftrace callback at the entry of every hooked function; the saved
+ * registers hold the arguments.
  */
-static int dmadirty_set_mask_entry(struct kretprobe_instance *ri,
-				   struct pt_regs *regs)
+static void dmadirty_ftrace(unsigned long ip, unsigned long parent_ip,
+			    struct ftrace_ops *op, struct ftrace_regs *fregs)
 {
-	*(struct device **)ri->data =
-		(struct device *)regs_get_kernel_argument(regs, 0);
-	return 0;
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	int i;
+
+	if (!regs)
+		return;
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
+		if (dmadirty_hooks[i].ip == ip) {
+			dmadirty_hooks[i].fn(regs);
+			return;
+		}
+	}
 }
 
-static int dmadirty_set_mask_ret(struct kretprobe_instance *ri,
-				 struct pt_regs *regs)
-{
-	struct device *dev = *(struct device **)ri->data;
-
-	if (dev && dmadirty_clear_skip_sync(dev))
-		dmadirty_count(DMADIRTY_CTR_SKIP_SYNC_CLEARED, 1);
-	return 0;
-}
-
-static struct kretprobe dmadirty_set_mask_probe = {
-	.kp.symbol_name = "dma_set_mask",
-	.entry_handler = dmadirty_set_mask_entry,
-	.handler = dmadirty_set_mask_ret,
-	.data_size = sizeof(struct device *),
-	.maxactive = 16,
+/*
+ * The module's own ftrace_ops (the mechanism under ftrace-based kprobes):
+ * being module data it is "dynamic", so every registration builds a fresh
+ * trampoline and unregistration waits for all its users before freeing
+ * it.  Arming is one registration, disarming one unregistration; the
+ * filter never changes while registered.
+ */
+static struct ftrace_ops dmadirty_ops = {
+	.func = dmadirty_ftrace,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION,
 };
 
-static bool dmadirty_set_mask_registered;
-
-static int dmadirty_clear_one(struct device *dev, void *unused)
+static void dmadirty_clear_one_dev(struct device *dev)
 {
 	if (dmadirty_clear_skip_sync(dev))
 		dmadirty_count(DMADIRTY_CTR_SKIP_SYNC_CLEARED, 1);
+}
+
+static int dmadirty_clear_one(struct device *dev, void *unused)
+{
+	dmadirty_clear_one_dev(dev);
 	return 0;
 }
 
 /*
  * DMA masters on the platforms we support are PCI and platform devices;
- * devices bound later set their mask in probe, which the return probe sees.
- * The flag is left clear when dirtying goes off: a cleared flag only costs
- * a call into the sync path, while setting it wrongly would lose syncs.
+ * others get the flag cleared at their next map or unmap.  The flag is
+ * left clear when dirtying goes off: a clear flag only costs a call into
+ * the sync path, while setting it wrongly would lose syncs.
  */
 static void dmadirty_clear_all_skip_sync(void)
 {
@@ -347,67 +365,65 @@ u32 dmadirty_guest_features(void)
 	u32 feat = 0;
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(dmadirty_probes); i++)
-		if (dmadirty_probes[i].registered)
-			feat |= dmadirty_probes[i].feature;
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
+		if (dmadirty_hooks[i].ip)
+			feat |= dmadirty_hooks[i].feature;
 	if (feat)
 		feat |= DMADIRTY_GUEST_FEAT_IOMMU;
 	return feat;
 }
 
-static void dmadirty_disarm(int upto)
-{
-	int i;
-
-	for (i = upto - 1; i >= 0; i--)
-		if (dmadirty_probes[i].registered)
-			disable_kprobe(&dmadirty_probes[i].kp);
-}
-
 int dmadirty_dirty_set(bool on)
 {
 	int ret = 0;
-	int i;
 
 	mutex_lock(&dmadirty_switch_lock);
 	if (on == dmadirty_armed)
 		goto out_unlock;
 
 	if (on) {
-		for (i = 0; i < ARRAY_SIZE(dmadirty_probes); i++) {
-			if (!dmadirty_probes[i].registered)
-				continue;
-			ret = enable_kprobe(&dmadirty_probes[i].kp);
-			if (ret) {
-				pr_err("cannot arm probe on %s: %d\n",
-				       dmadirty_probes[i].kp.symbol_name, ret);
-				dmadirty_disarm(i);
-				goto out_sync;
-			}
+		ret = register_ftrace_function(&dmadirty_ops);
+		if (ret) {
+			pr_err("cannot arm the DMA hooks: %d\n", ret);
+			goto out_unlock;
 		}
-		if (dmadirty_set_mask_registered) {
-			/* Armed before the walk, so no dma_set_mask() slips by. */
-			ret = enable_kretprobe(&dmadirty_set_mask_probe);
-			if (ret) {
-				pr_err("cannot arm probe on dma_set_mask: %d\n", ret);
-				dmadirty_disarm(ARRAY_SIZE(dmadirty_probes));
-				goto out_sync;
-			}
+		/* Hooks first, so no map after the walk slips by. */
+		if (dmadirty_use_skip_sync())
 			dmadirty_clear_all_skip_sync();
-		}
 	} else {
-		if (dmadirty_set_mask_registered)
-			disable_kretprobe(&dmadirty_set_mask_probe);
-		dmadirty_disarm(ARRAY_SIZE(dmadirty_probes));
+		/* Returns once no CPU runs the callback any more. */
+		ret = unregister_ftrace_function(&dmadirty_ops);
+		if (ret) {
+			pr_err("cannot disarm the DMA hooks: %d\n", ret);
+			goto out_unlock;
+		}
 	}
 	WRITE_ONCE(dmadirty_armed, on);
-	pr_info("dirtying %s\n", on ? "on" : "off");
-out_sync:
 	/* No CPU still runs in the state before this call. */
 	synchronize_rcu();
+	pr_info("dirtying %s\n", on ? "on" : "off");
 out_unlock:
 	mutex_unlock(&dmadirty_switch_lock);
 	return ret;
+}
+
+/*
+ * Address of @name without kallsyms_lookup_name() (not exported): a
+ * disabled kprobe resolves it, at the same place ftrace patches.
+ */
+static unsigned long dmadirty_lookup(const char *name)
+{
+	struct kprobe kp = {
+		.symbol_name = name,
+		.flags = KPROBE_FLAG_DISABLED,
+	};
+	unsigned long addr;
+
+	if (register_kprobe(&kp))
+		return 0;
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+	return addr;
 }
 
 int dmadirty_dirty_init(void)
@@ -415,49 +431,34 @@ int dmadirty_dirty_init(void)
 	int ret;
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(dmadirty_probes); i++) {
-		struct dmadirty_probe *p = &dmadirty_probes[i];
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
+		struct dmadirty_hook *h = &dmadirty_hooks[i];
+		unsigned long ip;
 
-		p->kp.flags = KPROBE_FLAG_DISABLED;
-		ret = register_kprobe(&p->kp);
+		if (h->skip_sync && !dmadirty_use_skip_sync())
+			continue;
+		ip = dmadirty_lookup(h->name);
+		ret = ip ? ftrace_set_filter_ip(&dmadirty_ops, ip, 0, 0) : -ENOENT;
 		if (ret) {
-			pr_warn("no probe on %s: %d\n", p->kp.symbol_name, ret);
-			if (p->required)
-				goto err_unregister_probes;
+			pr_warn("cannot hook %s: %d\n", h->name, ret);
+			if (h->required)
+				goto err_free_filter;
 			continue;
 		}
-		p->registered = true;
-	}
-
-	if (dmadirty_use_skip_sync()) {
-		dmadirty_set_mask_probe.kp.flags = KPROBE_FLAG_DISABLED;
-		ret = register_kretprobe(&dmadirty_set_mask_probe);
-		if (ret) {
-			pr_err("no probe on dma_set_mask: %d\n", ret);
-			goto err_unregister_probes;
-		}
-		dmadirty_set_mask_registered = true;
+		h->ip = ip;
 	}
 	return 0;
 
-err_unregister_probes:
-	while (--i >= 0) {
-		if (dmadirty_probes[i].registered)
-			unregister_kprobe(&dmadirty_probes[i].kp);
-		dmadirty_probes[i].registered = false;
-	}
+err_free_filter:
+	/* An empty filter would trace everything: never register it. */
+	ftrace_free_filter(&dmadirty_ops);
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
+		dmadirty_hooks[i].ip = 0;
 	return ret;
 }
 
 void dmadirty_dirty_exit(void)
 {
-	int i;
-
-	/* Unregistering waits for handlers that are still running. */
-	if (dmadirty_set_mask_registered)
-		unregister_kretprobe(&dmadirty_set_mask_probe);
-	for (i = 0; i < ARRAY_SIZE(dmadirty_probes); i++)
-		if (dmadirty_probes[i].registered)
-			unregister_kprobe(&dmadirty_probes[i].kp);
-	WRITE_ONCE(dmadirty_armed, false);
+	dmadirty_dirty_set(false);
+	ftrace_free_filter(&dmadirty_ops);
 }

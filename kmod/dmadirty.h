@@ -34,7 +34,6 @@ u64 dmadirty_counter_read(enum dmadirty_counter idx);
 bool dmadirty_enabled(void);
 u32 dmadirty_source(void);
 
-
 /* dirty.c */
 int dmadirty_dirty_init(void);
 void dmadirty_dirty_exit(void);

@@ -70,10 +70,6 @@ void p(struct device *dev)
 	__dma_sync_sg_for_cpu(dev, NULL, 0, DMA_FROM_DEVICE);
 }'
 
-probe kmap_local_page "linux/module.h linux/highmem.h" '
-void p(struct page *pg);
-void p(struct page *pg) { kunmap_local(kmap_local_page(pg)); }'
-
 make -C "$kdir" M="$tmp" -k modules >"$tmp/log" 2>&1 || true
 
 {

@@ -31,7 +31,13 @@
 #       -machine q35...).  Kills QEMU after TIMEOUT seconds.  Returns 0 when
 #       the guest printed "VM: test.sh exit 0" to LOG, 1 otherwise
 #       (timeout included); LOG is there either way.
-#       Env: QEMU_SYSTEM (default qemu-system-x86_64), VM_MEM, VM_SMP.
+#       Env: QEMU_SYSTEM (default qemu-system-x86_64), VM_MEM, VM_SMP,
+#       VM_TCG_OPTS (appended to "-accel tcg"; default ",thread=single":
+#       one host thread runs all vCPUs; set it empty for multi-threaded TCG.
+#       With QEMU 7.2's multi-threaded TCG, guests that live-patch kernel
+#       text (ftrace arming) while another vCPU runs it hung or crashed in
+#       our runs; single-threaded they pass, and on a 2-core host one
+#       thread is no slower).
 #
 # Guest side (/lib/vmguest.sh, already sourced when test.sh runs):
 #   vm_modprobe NAME [PARAM=VAL...]  load a --module NAME and its
@@ -172,7 +178,7 @@ vm_boot() {
 	[ "${1:-}" = -- ] && shift
 	: >"$log"
 	timeout --foreground -k 5 "$tmo" "${QEMU_SYSTEM:-qemu-system-x86_64}" \
-		-accel tcg -m "${VM_MEM:-512}" -smp "${VM_SMP:-2}" \
+		-accel "tcg${VM_TCG_OPTS-,thread=single}" -m "${VM_MEM:-512}" -smp "${VM_SMP:-2}" \
 		-nodefaults -display none -no-reboot -net none \
 		-serial "file:$log" \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \

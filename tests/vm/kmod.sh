@@ -1,0 +1,65 @@
+#!/bin/bash
+# VM suite for dmadirty.ko: for every guest kernel with headers (6.1 and
+# 6.12 on Debian 12), build the module and the test modules, then boot the
+# kernel under QEMU TCG three times: plain (dirtying, skip-sync, switching,
+# unloading, /dev/dmadirty, bridge channel), behind an emulated Intel
+# IOMMU, and with swiotlb=force.  The checks run in the guest
+# (guest-kmod.sh) and print "VMTAP" lines, relayed here as TAP.
+set -u
+: "${top_srcdir:?}" "${top_builddir:?}"
+. "$top_srcdir/tests/lib/vm.sh"
+. "$top_srcdir/tests/vm/build-modules.sh"
+
+work=$top_builddir/tests/vm/kmod.work
+rm -rf "$work"
+mkdir -p "$work"
+truncate -s 16M "$work/disk.img"
+disk=(-drive "file=$work/disk.img,if=none,format=raw,id=d0" -device nvme,drive=d0,serial=dmadirty)
+
+n=0
+fail=0
+result() {	# result OK DESC
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi
+}
+
+boot() {	# boot KVER NAME CMDLINE... -- QEMU-ARGS...
+	local kver=$1 name=$2 log out rc
+	shift 2
+	log=$work/$kver-$name.log
+	vm_boot "$log" "$kver" "$work/$kver.cpio.gz" 300 "$@"
+	rc=$?
+	out=$(vm_tap_from_log "$log")
+	while IFS= read -r line; do
+		[ -n "$line" ] || continue
+		n=$((n + 1))
+		case $line in
+		"not ok"*) fail=1; echo "not ok $n ${line#not ok }" ;;
+		*) echo "ok $n ${line#ok }" ;;
+		esac
+	done <<<"$out"
+	result $rc "$kver $name: guest ran to the end"
+	[ $rc = 0 ] || sed 's/^/# /' "$log" | tail -n 40
+}
+
+kernels=0
+for kver in $(vm_kernels); do
+	[ -e "/lib/modules/$kver/build/Makefile" ] || continue
+	kernels=$((kernels + 1))
+	vm_build_kmod "$kver" "$work"
+	rc=$?
+	result $rc "$kver: dmadirty.ko and test modules build"
+	[ $rc = 0 ] || continue
+	vm_initramfs "$work/$kver.cpio.gz" "$kver" "$top_srcdir/tests/vm/guest-kmod.sh" \
+		--module nvme --ko "$work/$kver/dmadirty.ko" \
+		--ko "$work/$kver/dmadirty_dmatest.ko" --ko "$work/$kver/dmadirty_testbridge.ko" \
+		--bin "$work/dmadirty-vmtest"
+	boot "$kver" default dmadirty_test=default -- "${disk[@]}" -device pci-testdev
+	boot "$kver" iommu dmadirty_test=iommu intel_iommu=on -- \
+		-machine q35 -device intel-iommu "${disk[@]}" -device pci-testdev
+	boot "$kver" swiotlb dmadirty_test=swiotlb swiotlb=force -- "${disk[@]}" -device pci-testdev
+done
+result $((kernels < 1)) "at least one guest kernel with headers ($kernels)"
+echo "1..$n"
+[ $fail = 0 ] && rm -rf "$work"
+exit $fail

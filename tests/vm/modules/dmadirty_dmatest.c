@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test-only driver for tests/vm: binds to QEMU's pci-testdev and drives the
+ * DMA API on its struct device, the way a real driver would, from debugfs:
+ *
+ *   echo "OP ARGS" > /sys/kernel/debug/dmadirty_dmatest/run
+ *   cat /sys/kernel/debug/dmadirty_dmatest/expected   pages a correct
+ *       dmadirty marks for that run (device-written pages, per unmap/sync)
+ *   cat /sys/kernel/debug/dmadirty_dmatest/ns         time of the last run
+ *
+ * OPs:  single OFF LEN DIR     map one buffer, unmap (DIR 0 bidi, 1 to
+ *                              device, 2 from device)
+ *       sg N OFF LEN           N entries, each in its own pages
+ *       sync K OFF LEN         map, K x sync_single_for_cpu, unmap
+ *       syncsg K N OFF LEN     map_sg, K x sync_sg_for_cpu, unmap_sg
+ *       coherent SIZE          dma_alloc_coherent + dma_free_coherent
+ *       setmask                dma_set_mask_and_coherent() again
+ *       bench N                N x (map, sync, unmap) of one page
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/dma-mapping.h>
+#include <linux/ktime.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+
+#define DMATEST_MAX_SG	16
+
+static struct pci_dev *dmatest_pdev;
+static struct dentry *dmatest_dir;
+static DEFINE_MUTEX(dmatest_lock);
+static u64 dmatest_expected;
+static u64 dmatest_ns;
+
+static u64 dmatest_span(unsigned int off, unsigned int len)
+{
+	return len ? DIV_ROUND_UP(offset_in_page(off) + len, PAGE_SIZE) : 0;
+}
+
+static bool dmatest_written(int dir)
+{
+	return dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL;
+}
+
+static int dmatest_single(struct device *dev, unsigned int k, unsigned int off,
+			  unsigned int len, int dir)
+{
+	struct page *page = alloc_pages(GFP_KERNEL, 2);
+	dma_addr_t addr;
+	unsigned int i;
+
+	if (!page)
+		return -ENOMEM;
+	addr = dma_map_page(dev, page, off, len, dir);
+	if (dma_mapping_error(dev, addr)) {
+		__free_pages(page, 2);
+		return -EIO;
+	}
+	for (i = 0; i < k; i++)
+		dma_sync_single_for_cpu(dev, addr, len, dir);
+	dma_unmap_page(dev, addr, len, dir);
+	__free_pages(page, 2);
+	dmatest_expected = dmatest_written(dir) ? (k + 1) * dmatest_span(off, len) : 0;
+	return 0;
+}
+
+static int dmatest_sg(struct device *dev, unsigned int k, unsigned int n,
+		      unsigned int off, unsigned int len)
+{
+	struct scatterlist sgl[DMATEST_MAX_SG];
+	struct page *pages[DMATEST_MAX_SG] = { };
+	unsigned int i;
+	int ret = -ENOMEM;
+	int mapped;
+
+	if (!n || n > DMATEST_MAX_SG || off + len > 2 * PAGE_SIZE)
+		return -EINVAL;
+	sg_init_table(sgl, n);
+	for (i = 0; i < n; i++) {
+		pages[i] = alloc_pages(GFP_KERNEL, 1);
+		if (!pages[i])
+			goto out_free;
+		sg_set_page(&sgl[i], pages[i], len, off);
+	}
+	mapped = dma_map_sg(dev, sgl, n, DMA_FROM_DEVICE);
+	if (!mapped) {
+		ret = -EIO;
+		goto out_free;
+	}
+	for (i = 0; i < k; i++)
+		dma_sync_sg_for_cpu(dev, sgl, n, DMA_FROM_DEVICE);
+	dma_unmap_sg(dev, sgl, n, DMA_FROM_DEVICE);
+	dmatest_expected = (k + 1) * n * dmatest_span(off, len);
+	ret = 0;
+out_free:
+	for (i = 0; i < n; i++)
+		if (pages[i])
+			__free_pages(pages[i], 1);
+	return ret;
+}
+
+static int dmatest_coherent(struct device *dev, unsigned int size)
+{
+	dma_addr_t addr;
+	void *va = dma_alloc_coherent(dev, size, &addr, GFP_KERNEL);
+
+	if (!va)
+		return -ENOMEM;
+	memset(va, 0x5a, size);
+	dma_free_coherent(dev, size, va, addr);
+	dmatest_expected = PAGE_ALIGN(size) >> PAGE_SHIFT;
+	return 0;
+}
+
+static int dmatest_bench(struct device *dev, unsigned int n)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+	ktime_t t0;
+	unsigned int i;
+
+	if (!page)
+		return -ENOMEM;
+	t0 = ktime_get();
+	for (i = 0; i < n; i++) {
+		dma_addr_t addr = dma_map_page(dev, page, 0, PAGE_SIZE, DMA_FROM_DEVICE);
+
+		if (dma_mapping_error(dev, addr))
+			break;
+		dma_sync_single_for_cpu(dev, addr, PAGE_SIZE, DMA_FROM_DEVICE);
+		dma_unmap_page(dev, addr, PAGE_SIZE, DMA_FROM_DEVICE);
+	}
+	dmatest_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+	__free_page(page);
+	dmatest_expected = 2ULL * i;
+	return i == n ? 0 : -EIO;
+}
+
+static ssize_t dmatest_run_write(struct file *file, const char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	unsigned int a, b, c, d;
+	char buf[64];
+	struct device *dev;
+	int ret;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+
+	mutex_lock(&dmatest_lock);
+	if (!dmatest_pdev) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	dev = &dmatest_pdev->dev;
+	dmatest_expected = 0;
+	if (sscanf(buf, "single %u %u %u", &a, &b, &c) == 3)
+		ret = dmatest_single(dev, 0, a, b, c);
+	else if (sscanf(buf, "sync %u %u %u", &a, &b, &c) == 3)
+		ret = dmatest_single(dev, a, b, c, DMA_FROM_DEVICE);
+	else if (sscanf(buf, "sg %u %u %u", &a, &b, &c) == 3)
+		ret = dmatest_sg(dev, 0, a, b, c);
+	else if (sscanf(buf, "syncsg %u %u %u %u", &a, &b, &c, &d) == 4)
+		ret = dmatest_sg(dev, a, b, c, d);
+	else if (sscanf(buf, "coherent %u", &a) == 1)
+		ret = dmatest_coherent(dev, a);
+	else if (sscanf(buf, "bench %u", &a) == 1)
+		ret = dmatest_bench(dev, a);
+	else if (!strncmp(buf, "setmask", 7))
+		ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	else
+		ret = -EINVAL;
+out_unlock:
+	mutex_unlock(&dmatest_lock);
+	return ret ? ret : count;
+}
+
+static const struct file_operations dmatest_run_fops = {
+	.owner = THIS_MODULE,
+	.write = dmatest_run_write,
+};
+
+static int dmatest_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	int ret;
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	pci_set_master(pdev);
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+	mutex_lock(&dmatest_lock);
+	dmatest_pdev = pdev;
+	mutex_unlock(&dmatest_lock);
+	return 0;
+}
+
+static void dmatest_remove(struct pci_dev *pdev)
+{
+	mutex_lock(&dmatest_lock);
+	dmatest_pdev = NULL;
+	mutex_unlock(&dmatest_lock);
+}
+
+static const struct pci_device_id dmatest_ids[] = {
+	{ PCI_DEVICE(PCI_VENDOR_ID_REDHAT, 0x0005) },	/* QEMU pci-testdev */
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, dmatest_ids);
+
+static struct pci_driver dmatest_driver = {
+	.name = "dmadirty_dmatest",
+	.id_table = dmatest_ids,
+	.probe = dmatest_probe,
+	.remove = dmatest_remove,
+};
+
+static int __init dmatest_init(void)
+{
+	dmatest_dir = debugfs_create_dir("dmadirty_dmatest", NULL);
+	debugfs_create_file("run", 0200, dmatest_dir, NULL, &dmatest_run_fops);
+	debugfs_create_u64("expected", 0400, dmatest_dir, &dmatest_expected);
+	debugfs_create_u64("ns", 0400, dmatest_dir, &dmatest_ns);
+	return pci_register_driver(&dmatest_driver);
+}
+
+static void __exit dmatest_exit(void)
+{
+	pci_unregister_driver(&dmatest_driver);
+	debugfs_remove_recursive(dmatest_dir);
+}
+
+module_init(dmatest_init);
+module_exit(dmatest_exit);
+MODULE_DESCRIPTION("dmadirty test: DMA API calls on pci-testdev");
+MODULE_LICENSE("GPL");
