@@ -537,10 +537,9 @@ static void ctl_print_human(const CtlCommand *cmd, json_object *ret)
 	}
 	if (g_str_equal(cmd->name, "ping"))
 		g_print("the agent is alive\n");
-	else if (g_str_equal(cmd->name, "enable"))
-		g_print("DMA dirtying is on\n");
-	else if (g_str_equal(cmd->name, "disable"))
-		g_print("DMA dirtying is off\n");
+	else if ((g_str_equal(cmd->name, "enable") || g_str_equal(cmd->name, "disable")) &&
+		 json_object_object_get_ex(ret, "enabled", &v))
+		g_print("DMA dirtying is %s\n", json_object_get_boolean(v) ? "on" : "off");
 
 	for (i = 0; cmd->members[i]; i++) {
 		if (!json_object_object_get_ex(ret, cmd->members[i], &v))

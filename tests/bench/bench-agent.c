@@ -49,11 +49,21 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+/* The agents under measurement, killed if the bench dies half-way. */
+static GPid running[4];
+static char *bench_dir;
+static void rm_rf(const char *path);
+
 static void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN;
 static void die(const char *fmt, ...)
 {
 	va_list ap;
 
+	for (size_t i = 0; i < G_N_ELEMENTS(running); i++)
+		if (running[i] > 0)
+			kill(running[i], SIGTERM);
+	if (bench_dir)
+		rm_rf(bench_dir);
 	va_start(ap, fmt);
 	fputs("bench-agent: ", stderr);
 	vfprintf(stderr, fmt, ap);
@@ -158,6 +168,11 @@ static double target_start(Target *t)
 	if (!g_spawn_async(NULL, t->argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL |
 			   G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &t->pid, &error))
 		die("%s: %s", t->name, error->message);
+	for (size_t i = 0; i < G_N_ELEMENTS(running); i++)
+		if (running[i] == 0) {
+			running[i] = t->pid;
+			break;
+		}
 	/* Nothing announces the listening socket: try every 200 us. */
 	while ((c.fd = try_connect(t->sock)) < 0) {
 		if (waitpid(t->pid, &status, WNOHANG) == t->pid)
@@ -174,6 +189,9 @@ static double target_start(Target *t)
 
 static void target_stop(Target *t)
 {
+	for (size_t i = 0; i < G_N_ELEMENTS(running); i++)
+		if (running[i] == t->pid)
+			running[i] = 0;
 	kill(t->pid, SIGTERM);
 	waitpid(t->pid, NULL, 0);
 	g_spawn_close_pid(t->pid);
@@ -399,6 +417,7 @@ int main(int argc, char **argv)
 	dir = g_dir_make_tmp("bench-agent-XXXXXX", &error);
 	if (!dir)
 		die("%s", error->message);
+	bench_dir = dir;
 	conf = g_build_filename(dir, "agent.conf", NULL);
 	sysctl = g_build_filename(dir, "dma_mark_dirty", NULL);
 	hooks = g_build_filename(dir, "hooks.d", NULL);

@@ -12,3 +12,8 @@ TESTS += tests/ctl/migrate-script.sh
 EXTRA_DIST += tests/ctl/migrate-script.sh
 TESTS += tests/ctl/agent.sh
 EXTRA_DIST += tests/ctl/agent.sh
+# QEMU runs the examples (no guest kernel is booted, but qemu is needed).
+if ENABLE_VM_TESTS
+TESTS += tests/ctl/qemu-migrate.sh
+endif
+EXTRA_DIST += tests/ctl/qemu-migrate.sh

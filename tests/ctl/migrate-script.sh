@@ -9,13 +9,13 @@ script=${top_srcdir:-.}/packaging/examples/migrate-with-passthrough
 examples=${top_srcdir:-.}/packaging/examples
 req=(--src-qmp /s/qmp --src-agent /s/agent --dst-agent /d/agent --uri tcp:dst:4444 --device hostdev0)
 
-echo "1..11"
+echo "1..12"
 
 help_ok() {
 	local o
 	expect 0 bash "$script" --help || return 1
-	for o in --src-qmp --src-agent --dst-agent --dst-qmp --uri --device --lease --tag \
-		 --downtime-limit --hold-downtime --pass-timeout --unplug-timeout \
+	for o in --src-qmp --src-agent --dst-agent --dst-qmp --uri --device --quiesce --lease --tag \
+		 --downtime-limit --hold-downtime --detach-when --pass-timeout --unplug-timeout \
 		 --converge-timeout --agent-timeout --dmadirtyctl --dry-run "Exit status"; do
 		contains "$out" "$o" || return 1
 	done
@@ -27,7 +27,7 @@ missing_each() {
 	for ((i = 0; i < ${#req[@]}; i += 2)); do
 		local args=("${req[@]:0:i}" "${req[@]:i+2}")
 		expect 2 bash "$script" --dry-run "${args[@]}" || return 1
-		contains "$err" "${req[i]} is required" || return 1
+		contains "$err" "${req[i]}" && contains "$err" "is required" || return 1
 	done
 }
 ok "each required option missing: exit 2 naming it" missing_each
@@ -35,7 +35,7 @@ ok "each required option missing: exit 2 naming it" missing_each
 bad_values() {
 	local bad
 	for bad in "--lease ten" "--lease 0" "--downtime-limit -1" "--pass-timeout 1.5" \
-		   "--uri dst:4444" "--device 0bad;id" "--hold-downtime 300" "--bogus" \
+		   "--uri dst:4444" "--device 0bad;id" "--hold-downtime 300" "--detach-when later" "--bogus" \
 		   "extra-argument" "--tag"; do
 		# shellcheck disable=SC2086
 		expect 2 bash "$script" --dry-run "${req[@]}" $bad || return 1
@@ -55,18 +55,28 @@ ok "disable goes to the destination agent with the tag" \
 ok "both devices are detached" eval 'contains "$dry" "\"device_del\", \"arguments\": {\"id\": \"hostdev0\"}" &&
 	contains "$dry" "\"device_del\", \"arguments\": {\"id\": \"nic1\"}"'
 order() {
-	local e m d c x
+	local e p h m d c k x
 	e=$(line_of "enable --lease")
+	p=$(line_of '"pause-before-switchover", "state": true')
+	h=$(line_of '"downtime-limit": 1}')
 	m=$(line_of '"migrate", "arguments": {"uri": "tcp:dst:4444"}')
 	d=$(line_of '"device_del"')
 	c=$(line_of '"downtime-limit": 300')
+	k=$(line_of '"migrate-continue"')
 	x=$(line_of "disable --tag")
-	echo "# enable $e, migrate $m, device_del $d, converge $c, disable $x"
-	[[ -n $e && -n $m && -n $d && -n $c && -n $x ]] && ((e < m && m < d && d < c && c < x))
+	echo "# enable $e, pause $p, hold $h, migrate $m, device_del $d, converge $c, continue $k, disable $x"
+	[[ -n $e && -n $p && -n $h && -n $m && -n $d && -n $c && -n $k && -n $x ]] &&
+		((e < p && p < m && h < m && m < d && d < c && c < k && k < x))
 }
-ok "order: enable, migrate (held), device_del, converge, disable" order
-ok "switchover is held at downtime-limit 0 before the migration starts" eval '
-	(($(line_of "\"downtime-limit\": 0") < $(line_of "\"migrate\", \"arguments\"")))'
+ok "order: enable, hold + pause-before-switchover, migrate, device_del, converge, continue, disable" order
+ok "--quiesce alone replaces --device, and runs in the detach step" eval '
+	expect 0 bash "$script" --dry-run "${req[@]:0:8}" --quiesce "guest-quiesce --wait" &&
+	dry=$out && contains "$dry" "bash -c guest-quiesce --wait" &&
+	(($(line_of "bash -c guest-quiesce") < $(line_of "\"downtime-limit\": 300"))) &&
+	! contains "$dry" device_del >/dev/null'
+ok "--detach-when start detaches without waiting for the first pass" eval '
+	expect 0 bash "$script" --dry-run "${req[@]}" --detach-when start &&
+	dry=$out && (($(line_of "\"migrate\", \"arguments\"") + 1 == $(line_of "\"device_del\"")))'
 
 # A real run whose enable fails must stop before touching QMP.
 ok "enable failing (no agent): exit 1 before any migration" eval '
