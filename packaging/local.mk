@@ -63,19 +63,6 @@ PACKAGING_FILES = \
 	packaging/dkms.conf
 EXTRA_DIST += $(PACKAGING_FILES)
 
-# The DKMS packages ship the module sources from the dist tarball, whatever
-# kmod/ holds (a glob at dist time, so a new or renamed file needs no edit
-# here).
-dist-hook: dist-kmod-sources
-dist-kmod-sources:
-	$(MKDIR_P) $(distdir)/kmod
-	for f in $(srcdir)/kmod/*.[ch] $(srcdir)/kmod/Kbuild $(srcdir)/kmod/Makefile \
-		 $(srcdir)/kmod/*.sh; do \
-		case $$f in */dmadirty_config.h|*.mod.c) continue;; esac; \
-		test ! -f "$$f" || cp -fp "$$f" $(distdir)/kmod/ || exit 1; \
-	done
-.PHONY: dist-kmod-sources
-
 DEB_BUILD_OPTIONS ?= nocheck
 deb: dist-gzip
 	rm -rf '$(pkgdir)/deb-src' && $(MKDIR_P) '$(pkgdir)/deb-src'
