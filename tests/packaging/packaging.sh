@@ -81,8 +81,7 @@ for f in "${debs[@]}"; do dpkg-deb -c "$f" | awk '{print $NF}' | note; done
 elapsed "debs built"
 
 check "lintian reports no errors" \
-	lintian --fail-on error --suppress-tags bad-distribution-in-changes-file \
-	"${debs[@]}"
+	lintian --fail-on error "${debs[@]}"
 
 if make -C "$top_builddir" rpm pkgdir="$pkgdir" >"$work/rpm.log" 2>&1; then
 	check_rpms() {
@@ -288,8 +287,8 @@ $(cat "$work/pkg-files")
 LIST
 find / -xdev -name '*dmadirty*' | sed 's/^/left: /'
 true" >"$work/left" || return 1
+	echo "$(grep -c . "$work/pkg-files") paths of the packages checked after purge"
 	cat "$work/left"
-	echo "$(grep -c . "$work/pkg-files") paths checked"
 	! grep -q '^left: ' "$work/left"
 }
 check "systemctl stop + dpkg --purge leave no files behind" purged
