@@ -279,7 +279,8 @@ g 60 'dpkg -L dmadirty-agent dmadirty-dkms dmadirtyctl; find / -xdev -name "*dma
 	sort -u >"$work/pkg-files"
 purged() {
 	g 300 'systemctl stop dmadirty-agent.service && ! systemctl is-active dmadirty-agent.service &&
-dpkg --purge dmadirty-agent dmadirty-dkms dmadirtyctl' || return 1
+dpkg --purge dmadirty-agent dmadirty-dkms dmadirtyctl' >"$work/purge.log" 2>&1 ||
+		{ cat "$work/purge.log"; return 1; }
 	# Everything that was a file of the packages or named after them is gone
 	# (directories other packages share, such as /usr/src, stay).
 	g 60 "while read -r f; do [ -e \"\$f\" ] && [ ! -d \"\$f\" ] && echo \"left: \$f\"; done <<'LIST'
