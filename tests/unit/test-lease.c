@@ -337,6 +337,12 @@ test_host_change(void)
 	g_autofree char *log = NULL;
 
 	test_write_hook(t->hooks, "10-log", HOOK_LOG);
+	/* An idle host seen first is no change: a boot-time enable stays. */
+	g_assert_true(g_file_set_contents(t->sysctl, "1\n", -1, NULL));
+	dd_dirty_host_changed(DMADIRTY_HOST_IDLE, 4, t->agent->dirty);
+	g_assert_false(dd_dirty_busy(t->agent->dirty));
+	assert_sysctl(t, "1");
+	g_assert_true(g_file_set_contents(t->sysctl, "0\n", -1, NULL));
 	dd_dirty_host_changed(DMADIRTY_HOST_PRECOPY, 5, t->agent->dirty);
 	while (dd_dirty_busy(t->agent->dirty))
 		g_main_context_iteration(NULL, TRUE);
@@ -350,6 +356,20 @@ test_host_change(void)
 	g_assert_cmpuint(dd_dirty_generation(t->agent->dirty), ==, 2);
 	log = test_read_file(log_path);
 	g_assert_cmpstr(log, ==, "10-log pre-enable tag=host gen=1\n10-log post-disable tag=host gen=2");
+	test_agent_free(t);
+}
+
+static void
+test_host_precopy_first(void)
+{
+	TestAgent *t = test_agent_new(NULL);
+
+	/* An agent (re)started during pre-copy switches dirtying on. */
+	dd_dirty_host_changed(DMADIRTY_HOST_PRECOPY, 9, t->agent->dirty);
+	while (dd_dirty_busy(t->agent->dirty))
+		g_main_context_iteration(NULL, TRUE);
+	assert_sysctl(t, "1");
+	g_assert_cmpuint(dd_dirty_generation(t->agent->dirty), ==, 1);
 	test_agent_free(t);
 }
 
@@ -368,5 +388,6 @@ main(int argc, char **argv)
 	g_test_add_func("/sysctl/permission-denied", test_permission_denied);
 	g_test_add_func("/sysctl/read-back-wrong", test_read_back_wrong);
 	g_test_add_func("/host/change", test_host_change);
+	g_test_add_func("/host/precopy-first", test_host_precopy_first);
 	return g_test_run();
 }
