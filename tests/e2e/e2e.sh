@@ -1,0 +1,110 @@
+#!/bin/bash
+# The end-to-end migration test (TAP), and the demo (--demo).
+#
+# For every guest kernel (tests/lib/vm.sh: $VM_KERNELS or all of /boot)
+# builds dmadirty.ko, the test driver and an initramfs with the agent, then
+# runs migrate.py: per kernel, without and with a vIOMMU, one guest is
+# migrated with DMA dirtying enabled through dmadirtyctl and then without
+# it, and the pages a "device" wrote during pre-copy are checked on the
+# destination.  See migrate.py for the steps.
+#
+#   e2e.sh            make check: every kernel, with and without vIOMMU
+#   e2e.sh --demo     one kernel ($DEMO_KERNEL, default the first), one A/B
+#                     migration, the result table on stdout
+#
+# Env: top_srcdir, top_builddir, QEMU_SYSTEM (from make), E2E_CONFIGS
+# ("plain iommu" by default), E2E_VERBOSE=1 for the migration log,
+# E2E_KEEP=1 to keep the VM logs.
+set -uo pipefail
+
+src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${top_builddir:-$PWD}
+export top_srcdir=$src top_builddir=$build
+. "$src/tests/lib/vm.sh"
+
+demo=no
+[ "${1:-}" = --demo ] && demo=yes
+
+mapfile -t kernels < <(vm_kernels)
+if [ "$demo" = yes ]; then
+	kernels=("${DEMO_KERNEL:-${kernels[0]:-}}")
+	configs=plain
+else
+	configs=${E2E_CONFIGS:-plain iommu}
+fi
+
+fail() {
+	if [ "$demo" = yes ]; then
+		echo "demo: $*" >&2
+	else
+		echo "1..1"
+		echo "not ok 1 - $*"
+	fi
+	exit 1
+}
+
+[ -n "${kernels[0]:-}" ] || fail "no guest kernel in /boot with modules"
+command -v "${QEMU_SYSTEM:-qemu-system-x86_64}" >/dev/null || fail "no qemu-system-x86_64"
+ctl=$build/proto/dmadirtyctl
+[ -x "$ctl" ] || fail "$ctl is not built"
+
+args=()
+n=0
+for kver in "${kernels[@]}"; do
+	out=$build/tests/e2e/guest-$kver
+	[ "$demo" = yes ] && echo "demo: building dmadirty.ko, the test driver and the initramfs for $kver" >&2
+	if ! log=$(bash "$src/tests/e2e/build-guest.sh" "$kver" "$out" 2>&1); then
+		[ "$demo" = yes ] && { echo "$log" >&2; fail "guest build for $kver failed"; }
+		n=$((n + 1))
+		echo "not ok $n - build the guest for $kver"
+		echo "$log" | tail -n 30 | sed 's/^/# /'
+		continue
+	fi
+	if [ "$demo" = no ]; then
+		n=$((n + 1))
+		echo "ok $n - build the guest for $kver"
+	fi
+	for c in $configs; do
+		case $c in
+		plain) args+=(--config "$kver:$out/initrd.gz") ;;
+		iommu) args+=(--config "$kver:$out/initrd.gz:iommu") ;;
+		*) fail "unknown E2E_CONFIGS entry $c" ;;
+		esac
+	done
+done
+# The variant that enables dirtying through the bridge's vendor block (host
+# state set over QMP) instead of the RPC needs the patched QEMU of
+# packaging/qemu: $DMADIRTY_QEMU, or build-qemu.sh's (cached) build.
+# One kernel is enough: the agent's path after the uevent is the RPC's.
+if [ "$demo" = no ] && [ ${#args[@]} -gt 0 ] && [ "${E2E_BRIDGE:-yes}" != no ]; then
+	bridge_qemu=${DMADIRTY_QEMU:-}
+	qlog=$build/tests/e2e/build-qemu.log
+	if [ -z "$bridge_qemu" ] && [ -f "$src/packaging/qemu/build-qemu.sh" ]; then
+		bridge_qemu=$(bash "$src/packaging/qemu/build-qemu.sh" 2>"$qlog") || bridge_qemu=
+	fi
+	n=$((n + 1))
+	if [ -n "$bridge_qemu" ] && [ -x "$bridge_qemu" ]; then
+		echo "ok $n - patched QEMU for the bridge variant: $bridge_qemu"
+		kver=${kernels[${#kernels[@]} - 1]}
+		args+=(--bridge-qemu "$bridge_qemu"
+			--config "$kver:$build/tests/e2e/guest-$kver/initrd.gz:bridge")
+	else
+		echo "ok $n - # SKIP bridge variant: no patched QEMU (DMADIRTY_QEMU unset, build-qemu.sh failed: $qlog)"
+	fi
+fi
+
+if [ ${#args[@]} -eq 0 ]; then
+	echo "1..$n"
+	exit 1
+fi
+
+[ "${E2E_VERBOSE:-}" = 1 ] && args+=(--verbose)
+[ "${E2E_KEEP:-}" = 1 ] && args+=(--keep)
+workdir=${TMPDIR:-/tmp}
+if [ "$demo" = yes ]; then
+	echo "demo: booting ${kernels[0]} and migrating it twice, with and without DMA dirtying" >&2
+	exec python3 "$src/tests/e2e/migrate.py" --ctl "$ctl" --workdir "$workdir" \
+		--table-only "${args[@]}"
+fi
+exec python3 "$src/tests/e2e/migrate.py" --ctl "$ctl" --workdir "$workdir" \
+	--tap-first $((n + 1)) "${args[@]}"
