@@ -332,6 +332,9 @@ static gboolean ctl_resync(CtlConn *conn, double timeout, GError **error)
 				    json_object_is_type(ret, json_type_int) &&
 				    json_object_get_int64(ret) == id) {
 					g_byte_array_remove_range(conn->in, 0, used);
+					if (conn->verbose && discarded)
+						g_printerr("dmadirtyctl: resync discarded %zu stale bytes\n",
+							   discarded);
 					return TRUE;
 				}
 				/* A stale sync reply, or an error about the 0xFF. */
