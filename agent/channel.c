@@ -87,7 +87,8 @@ drop_client(DdChannel *ch, const char *why)
 {
 	if (ch->conn_fd < 0)
 		return;
-	g_info("%s", why);
+	if (why)
+		g_info("%s", why);
 	g_clear_handle_id(&ch->conn_watch, g_source_remove);
 	g_clear_handle_id(&ch->out_watch, g_source_remove);
 	g_clear_handle_id(&ch->out_timer, g_source_remove);
@@ -124,7 +125,7 @@ on_out_timeout(gpointer user_data)
 	why = g_strdup_printf("the host did not read a reply within %u ms: dropping it and the client",
 			      ch->reply_timeout);
 	g_warning("%s", why);
-	drop_client(ch, why);
+	drop_client(ch, NULL);
 	pump(ch);
 	return G_SOURCE_REMOVE;
 }

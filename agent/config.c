@@ -330,7 +330,7 @@ dd_config_load(int *argc, char ***argv, GError **error)
 		"a unix socket or vsock.");
 	g_option_context_set_description(ctx,
 		"Every long option is also a key in the [" DD_CONFIG_GROUP "] group of the config\n"
-		"file (without the dashes: method=unix-listen); the command line wins.\n"
+		"file, without the leading dashes (sysctl-path=/path); the command line wins.\n"
 		"Hooks: every executable in the hooks directory runs, in name order, with\n"
 		"the argument pre-enable before dirtying is switched on and post-disable after\n"
 		"it is switched off, with DMADIRTY_TAG and DMADIRTY_GENERATION set.\n"

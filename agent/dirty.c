@@ -135,7 +135,10 @@ run_enable(DdDirty *d, Op *op)
 		set_lease(d, op->lease);
 		op->result.enabled = TRUE;
 		op->result.bridge = dd_kernel_ack(d->kernel, ack_sequence(d, op), TRUE);
-		g_info("DMA dirtying already on: lease renewed to %u s", op->lease);
+		if (op->lease)
+			g_info("DMA dirtying already on: lease renewed to %u s", op->lease);
+		else
+			g_info("DMA dirtying already on: no lease");
 		complete(d, NULL);
 		return;
 	}
@@ -257,6 +260,17 @@ dd_dirty_host_changed(guint32 state, guint32 sequence, gpointer user_data)
 	/* The device and the uevent report the same change: act once. */
 	if (d->have_host_seq && d->host_seq == sequence)
 		return;
+	/*
+	 * The first state seen after the device opened is not a change: an
+	 * idle host must not undo a boot-time dmadirty.enable=1.  A host
+	 * already in pre-copy (agent restarted mid-migration) is acted on.
+	 */
+	if (!d->have_host_seq && state != DMADIRTY_HOST_PRECOPY) {
+		d->have_host_seq = TRUE;
+		d->host_seq = sequence;
+		g_debug("host idle (sequence %u) when first seen", sequence);
+		return;
+	}
 	d->have_host_seq = TRUE;
 	d->host_seq = sequence;
 	g_message("host state %u (sequence %u): switching DMA dirtying %s", state, sequence,

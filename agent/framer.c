@@ -151,22 +151,22 @@ dd_framer_feed(DdFramer *f, const guint8 *data, gsize len, DdFrameKind *kind)
 			continue;
 		}
 
+		if (f->in_msg && f->bare && !f->in_string &&
+		    (is_space(c) || c == '{' || c == '[' || c == '"')) {
+			/*
+			 * A bare token (`123`, `true`, a stray `}`) ends at a
+			 * delimiter, which then starts the next message: this
+			 * byte is looked at again below, between messages.
+			 */
+			*kind = finish(f);
+			if (*kind != DD_FRAME_NONE)
+				return i;
+		}
 		if (!f->in_msg) {
 			if (is_space(c))
 				continue;
 			f->in_msg = TRUE;
 			f->bare = !(c == '{' || c == '[');
-		} else if (f->bare && !f->in_string &&
-			   (is_space(c) || c == '{' || c == '[' || c == '"')) {
-			/*
-			 * A bare token (`123`, `true`, a stray `}`) ends at a
-			 * delimiter, which then starts the next message.
-			 */
-			*kind = finish(f);
-			if (*kind != DD_FRAME_NONE)
-				return i;
-			i--;
-			continue;
 		}
 
 		if (f->in_string) {

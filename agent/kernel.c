@@ -177,11 +177,8 @@ report_initial(gpointer user_data)
 	DdKernel *k = user_data;
 
 	k->initial_idle = 0;
-	/*
-	 * Only a host that already wants dirtying is acted on here; an idle
-	 * host must not undo a boot-time dmadirty.enable=1.
-	 */
-	if (k->initial.present && k->initial.state == DMADIRTY_HOST_PRECOPY)
+	/* The host state found at open; dirty.c decides what it means. */
+	if (k->initial.present)
 		k->host_changed(k->initial.state, k->initial.sequence, k->user_data);
 	return G_SOURCE_REMOVE;
 }

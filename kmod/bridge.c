@@ -167,22 +167,28 @@ static struct notifier_block dmadirty_bridge_nb = {
 	.notifier_call = dmadirty_bridge_notify,
 };
 
-static void dmadirty_bridge_poll(struct work_struct *work)
+/* Read the host sequence; on a change, refresh the cache.  Lock held. */
+static bool dmadirty_bridge_check(void)
 {
-	bool changed = false;
 	u32 seq;
 
+	if (!dmadirty_bridge_pdev)
+		return false;
+	pci_read_config_dword(dmadirty_bridge_pdev,
+			      dmadirty_bridge_pos + DMADIRTY_VNDR_OFF_HOST_SEQ, &seq);
+	if (seq == dmadirty_bridge_cache.sequence)
+		return false;
+	dmadirty_bridge_read_host();
+	atomic_inc(&dmadirty_bridge_event_count);
+	return true;
+}
+
+static void dmadirty_bridge_poll(struct work_struct *work)
+{
+	bool changed;
+
 	mutex_lock(&dmadirty_bridge_lock);
-	if (dmadirty_bridge_pdev) {
-		pci_read_config_dword(dmadirty_bridge_pdev,
-				      dmadirty_bridge_pos + DMADIRTY_VNDR_OFF_HOST_SEQ,
-				      &seq);
-		if (seq != dmadirty_bridge_cache.sequence) {
-			dmadirty_bridge_read_host();
-			atomic_inc(&dmadirty_bridge_event_count);
-			changed = true;
-		}
-	}
+	changed = dmadirty_bridge_check();
 	if (dmadirty_bridge_polling)
 		schedule_delayed_work(&dmadirty_bridge_work,
 				      msecs_to_jiffies(DMADIRTY_POLL_MS));
@@ -191,12 +197,19 @@ static void dmadirty_bridge_poll(struct work_struct *work)
 		dmadirty_bridge_changed();
 }
 
+/* The agent opened the device: bring the cache up to date, then poll. */
 void dmadirty_bridge_poll_start(void)
 {
+	bool changed;
+
 	mutex_lock(&dmadirty_bridge_lock);
+	changed = dmadirty_bridge_check();
 	dmadirty_bridge_polling = true;
+	schedule_delayed_work(&dmadirty_bridge_work,
+			      msecs_to_jiffies(DMADIRTY_POLL_MS));
 	mutex_unlock(&dmadirty_bridge_lock);
-	schedule_delayed_work(&dmadirty_bridge_work, 0);
+	if (changed)
+		dmadirty_bridge_changed();
 }
 
 void dmadirty_bridge_poll_stop(void)

@@ -21,8 +21,7 @@
 struct dmadirty_file {
 	struct mutex lock;	/* serializes calls on one open file */
 	u32 version;		/* agreed API version, 0 before HELLO */
-	bool fresh;		/* nothing read yet: the first read returns */
-	u32 seen;		/* bridge event count at the last read */
+	u32 seen;		/* bridge event count at open or the last read */
 };
 
 static atomic_t dmadirty_chardev_busy = ATOMIC_INIT(0);
@@ -31,7 +30,7 @@ static struct miscdevice dmadirty_misc;
 
 static bool dmadirty_file_pending(struct dmadirty_file *f)
 {
-	return f->fresh || f->seen != dmadirty_bridge_events();
+	return f->seen != dmadirty_bridge_events();
 }
 
 static int dmadirty_open(struct inode *inode, struct file *file)
@@ -46,9 +45,13 @@ static int dmadirty_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	}
 	mutex_init(&f->lock);
-	f->fresh = true;
 	file->private_data = f;
+	/*
+	 * The state at open is what DMADIRTY_IOC_HOST returns; read() and
+	 * poll() report changes after it.
+	 */
 	dmadirty_bridge_poll_start();
+	f->seen = dmadirty_bridge_events();
 	return nonseekable_open(inode, file);
 }
 
@@ -99,7 +102,6 @@ static ssize_t dmadirty_read(struct file *file, char __user *buf, size_t count,
 		goto out_unlock;
 	}
 	f->seen = events;
-	f->fresh = false;
 	ret = sizeof(host);
 out_unlock:
 	mutex_unlock(&f->lock);

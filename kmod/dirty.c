@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * DMA page dirtying: ftrace hooks at the entry of the DMA API functions that end
- * a device write (unmap, sync-for-cpu, coherent free).  Each page of a
- * buffer the device may have written gets a locked add of 0 on an aligned
- * word inside the buffer, a CPU write the hypervisor's dirty log sees.
+ * DMA page dirtying: ftrace-based kprobes at the entry of the DMA API
+ * functions that end a device write (unmap, sync-for-cpu, coherent free).
+ * Each page of a buffer the device may have written gets a locked add of 0
+ * on an aligned word inside the buffer, a CPU write the hypervisor's dirty
+ * log sees.
  *
- * The hooks are resolved at load and armed only while vm.dma_mark_dirty is
- * 1: disarmed, the patched call sites are NOPs again, so dirtying off costs
- * nothing.
+ * The probes are registered disarmed at load and armed only while
+ * vm.dma_mark_dirty is 1: disarmed, the patched call sites are NOPs again,
+ * so dirtying off costs nothing.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
-#include <linux/ftrace.h>
 #include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/ioport.h>
@@ -271,59 +271,42 @@ static void dmadirty_hook_free(struct pt_regs *regs)
 }
 
 struct dmadirty_hook {
-	const char *name;
+	struct kprobe kp;
 	void (*fn)(struct pt_regs *regs);
 	u32 feature;		/* DMADIRTY_GUEST_FEAT_* it provides */
 	bool required;
 	bool skip_sync;		/* only to keep dma_skip_sync clear */
-	unsigned long ip;	/* ftrace location, 0 when not hooked */
+	bool registered;
 };
 
-static struct dmadirty_hook dmadirty_hooks[] = {
-	{ "dma_unmap_page_attrs", dmadirty_hook_unmap_single,
-	  DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true },
-	{ "dma_unmap_sg_attrs", dmadirty_hook_unmap_sg,
-	  DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true },
-	{ DMADIRTY_SYM_SYNC_SINGLE, dmadirty_hook_single,
-	  DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true },
-	{ DMADIRTY_SYM_SYNC_SG, dmadirty_hook_sg,
-	  DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true },
-	{ "dma_free_attrs", dmadirty_hook_free,
-	  DMADIRTY_GUEST_FEAT_COHERENT, false },
-	{ "dma_map_page_attrs", dmadirty_hook_map, 0, false, true },
-	{ "dma_map_sg_attrs", dmadirty_hook_map, 0, false, true },
-};
-
-/*
- * One ftrace callback at the entry of every hooked function; the saved
- * registers hold the arguments.
- */
-static void dmadirty_ftrace(unsigned long ip, unsigned long parent_ip,
-			    struct ftrace_ops *op, struct ftrace_regs *fregs)
+/* At function entry (an ftrace-based kprobe): regs hold the arguments. */
+static int dmadirty_pre_handler(struct kprobe *p, struct pt_regs *regs)
 {
-	struct pt_regs *regs = ftrace_get_regs(fregs);
-	int i;
-
-	if (!regs)
-		return;
-	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
-		if (dmadirty_hooks[i].ip == ip) {
-			dmadirty_hooks[i].fn(regs);
-			return;
-		}
-	}
+	container_of(p, struct dmadirty_hook, kp)->fn(regs);
+	return 0;
 }
 
-/*
- * The module's own ftrace_ops (the mechanism under ftrace-based kprobes):
- * being module data it is "dynamic", so every registration builds a fresh
- * trampoline and unregistration waits for all its users before freeing
- * it.  Arming is one registration, disarming one unregistration; the
- * filter never changes while registered.
- */
-static struct ftrace_ops dmadirty_ops = {
-	.func = dmadirty_ftrace,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION,
+#define DMADIRTY_HOOK(sym, handler, feat, req, sync)			\
+	{								\
+		.kp = { .symbol_name = sym,				\
+			.pre_handler = dmadirty_pre_handler },		\
+		.fn = handler, .feature = feat, .required = req,	\
+		.skip_sync = sync,					\
+	}
+
+static struct dmadirty_hook dmadirty_hooks[] = {
+	DMADIRTY_HOOK("dma_unmap_page_attrs", dmadirty_hook_unmap_single,
+		      DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true, false),
+	DMADIRTY_HOOK("dma_unmap_sg_attrs", dmadirty_hook_unmap_sg,
+		      DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true, false),
+	DMADIRTY_HOOK(DMADIRTY_SYM_SYNC_SINGLE, dmadirty_hook_single,
+		      DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true, false),
+	DMADIRTY_HOOK(DMADIRTY_SYM_SYNC_SG, dmadirty_hook_sg,
+		      DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true, false),
+	DMADIRTY_HOOK("dma_free_attrs", dmadirty_hook_free,
+		      DMADIRTY_GUEST_FEAT_COHERENT, false, false),
+	DMADIRTY_HOOK("dma_map_page_attrs", dmadirty_hook_map, 0, false, true),
+	DMADIRTY_HOOK("dma_map_sg_attrs", dmadirty_hook_map, 0, false, true),
 };
 
 static void dmadirty_clear_one_dev(struct device *dev)
@@ -366,66 +349,63 @@ u32 dmadirty_guest_features(void)
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
-		if (dmadirty_hooks[i].ip)
+		if (dmadirty_hooks[i].registered)
 			feat |= dmadirty_hooks[i].feature;
 	if (feat)
 		feat |= DMADIRTY_GUEST_FEAT_IOMMU;
 	return feat;
 }
 
+/* Disarm hooks [0, upto), last first. */
+static void dmadirty_disarm(int upto)
+{
+	while (--upto >= 0)
+		if (dmadirty_hooks[upto].registered)
+			disable_kprobe(&dmadirty_hooks[upto].kp);
+}
+
 int dmadirty_dirty_set(bool on)
 {
 	int ret = 0;
+	int i;
 
 	mutex_lock(&dmadirty_switch_lock);
 	if (on == dmadirty_armed)
 		goto out_unlock;
 
 	if (on) {
-		ret = register_ftrace_function(&dmadirty_ops);
-		if (ret) {
-			pr_err("cannot arm the DMA hooks: %d\n", ret);
-			goto out_unlock;
+		for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
+			if (!dmadirty_hooks[i].registered)
+				continue;
+			ret = enable_kprobe(&dmadirty_hooks[i].kp);
+			if (ret) {
+				pr_err("cannot arm the probe on %s: %d\n",
+				       dmadirty_hooks[i].kp.symbol_name, ret);
+				dmadirty_disarm(i);
+				goto out_sync;
+			}
 		}
-		/* Hooks first, so no map after the walk slips by. */
+		/* Probes first, so no map after the walk slips by. */
 		if (dmadirty_use_skip_sync())
 			dmadirty_clear_all_skip_sync();
 	} else {
-		/* Returns once no CPU runs the callback any more. */
-		ret = unregister_ftrace_function(&dmadirty_ops);
-		if (ret) {
-			pr_err("cannot disarm the DMA hooks: %d\n", ret);
-			goto out_unlock;
-		}
+		dmadirty_disarm(ARRAY_SIZE(dmadirty_hooks));
 	}
 	WRITE_ONCE(dmadirty_armed, on);
-	/* No CPU still runs in the state before this call. */
-	synchronize_rcu();
 	pr_info("dirtying %s\n", on ? "on" : "off");
+out_sync:
+	/* No CPU still runs a handler, or an unarmed path, of the old state. */
+	synchronize_rcu();
 out_unlock:
 	mutex_unlock(&dmadirty_switch_lock);
 	return ret;
 }
 
 /*
- * Address of @name without kallsyms_lookup_name() (not exported): a
- * disabled kprobe resolves it, at the same place ftrace patches.
+ * The probes are registered disarmed at load: registration resolves the
+ * symbols (no kallsyms_lookup_name(), which is not exported), arming is
+ * then only the ftrace patching of the call sites.
  */
-static unsigned long dmadirty_lookup(const char *name)
-{
-	struct kprobe kp = {
-		.symbol_name = name,
-		.flags = KPROBE_FLAG_DISABLED,
-	};
-	unsigned long addr;
-
-	if (register_kprobe(&kp))
-		return 0;
-	addr = (unsigned long)kp.addr;
-	unregister_kprobe(&kp);
-	return addr;
-}
-
 int dmadirty_dirty_init(void)
 {
 	int ret;
@@ -433,32 +413,37 @@ int dmadirty_dirty_init(void)
 
 	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
 		struct dmadirty_hook *h = &dmadirty_hooks[i];
-		unsigned long ip;
 
 		if (h->skip_sync && !dmadirty_use_skip_sync())
 			continue;
-		ip = dmadirty_lookup(h->name);
-		ret = ip ? ftrace_set_filter_ip(&dmadirty_ops, ip, 0, 0) : -ENOENT;
+		h->kp.flags = KPROBE_FLAG_DISABLED;
+		ret = register_kprobe(&h->kp);
 		if (ret) {
-			pr_warn("cannot hook %s: %d\n", h->name, ret);
+			pr_warn("no probe on %s: %d\n", h->kp.symbol_name, ret);
 			if (h->required)
-				goto err_free_filter;
+				goto err_unregister;
 			continue;
 		}
-		h->ip = ip;
+		h->registered = true;
 	}
 	return 0;
 
-err_free_filter:
-	/* An empty filter would trace everything: never register it. */
-	ftrace_free_filter(&dmadirty_ops);
-	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
-		dmadirty_hooks[i].ip = 0;
+err_unregister:
+	while (--i >= 0) {
+		if (dmadirty_hooks[i].registered)
+			unregister_kprobe(&dmadirty_hooks[i].kp);
+		dmadirty_hooks[i].registered = false;
+	}
 	return ret;
 }
 
 void dmadirty_dirty_exit(void)
 {
-	dmadirty_dirty_set(false);
-	ftrace_free_filter(&dmadirty_ops);
+	int i;
+
+	/* Unregistering waits for handlers that are still running. */
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
+		if (dmadirty_hooks[i].registered)
+			unregister_kprobe(&dmadirty_hooks[i].kp);
+	WRITE_ONCE(dmadirty_armed, false);
 }

@@ -4,7 +4,7 @@
 kmod_files = kmod/Kbuild kmod/Makefile kmod/probe.sh kmod/compat.h \
 	kmod/dmadirty.h kmod/main.c kmod/dirty.c kmod/bridge.c kmod/chardev.c
 kmod_proto = proto/dmadirty_uapi.h proto/dmadirty_vendor.h
-EXTRA_DIST += $(kmod_files) kmod/.gitignore packaging/dkms.conf kmod/checkpatch.sh
+EXTRA_DIST += $(kmod_files) kmod/README.md kmod/.gitignore packaging/dkms.conf kmod/checkpatch.sh
 
 DKMS_TREE = dmadirty-dkms
 

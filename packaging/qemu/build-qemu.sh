@@ -6,10 +6,11 @@
 #
 # Prints the path of the patched qemu-system-x86_64 on stdout (progress goes
 # to stderr).  The result lives in $DMADIRTY_QEMU_CACHE/qemu-<hash>/ (default
-# /var/cache/dmadirty), where <hash> covers the series file, every patch it
-# names and the configure options, so a rerun with the same series costs
-# nothing and an edited patch triggers a fresh build.  The binary finds its
-# firmware where Debian's own qemu does (the same --firmwarepath: SeaBIOS in
+# /var/cache/dmadirty): bin/qemu-system-x86_64, and tests/ with the series'
+# qtest.  <hash> covers the series file, every patch it names and the
+# configure options, so a rerun with the same series costs nothing and an
+# edited patch triggers a fresh build.  The binary finds its firmware where
+# Debian's own qemu does (the same --firmwarepath: SeaBIOS in
 # /usr/share/seabios, the -kernel option ROMs in /usr/share/qemu, from the
 # seabios and qemu-system-data packages), and its data directory through the
 # share/qemu symlink next to bin/.
@@ -17,9 +18,10 @@
 # Steps: make sure apt has a deb-src entry for bookworm (adding one next to
 # /etc/apt/sources.list.d/debian.sources if not), "apt-get source qemu"
 # (dpkg-source applies Debian's own patches; its orig tarball lacks the
-# bundled firmware), apply the series, configure a minimal x86_64 system
-# emulator and build only qemu-system-x86_64.  Needs root for apt, plus the
-# build dependencies in tests/deps/qemu.txt.
+# bundled firmware), apply the series and check it with QEMU's checkpatch,
+# configure a minimal x86_64 system emulator, build qemu-system-x86_64 and
+# the series' qtest, and cache the result only when the qtest passes.
+# Needs root for apt, plus the build dependencies in tests/deps/qemu.txt.
 #
 # Env: DMADIRTY_QEMU_CACHE (cache root), JOBS (ninja -j, default 2).
 set -euo pipefail
@@ -109,21 +111,39 @@ for p in "${patches[@]}"; do
 		die "$p does not apply to $(basename "$src")"
 done
 
+# QEMU's coding style is part of the series' contract: any checkpatch
+# error or warning fails the build.
+for p in "${patches[@]}"; do
+	(cd "$src" && perl scripts/checkpatch.pl --color=never "$here/$p") >"$work/checkpatch.log" 2>&1 || true
+	if ! grep -q '^total: 0 errors, 0 warnings' "$work/checkpatch.log"; then
+		cat "$work/checkpatch.log" >&2
+		die "$p is not checkpatch clean"
+	fi
+done
+
 log "configuring"
 mkdir "$src/build"
 (cd "$src/build" && ../configure "${configure_opts[@]}" >configure.log 2>&1) ||
 	{ tail -n 40 "$src/build/configure.log" >&2; die "configure failed"; }
 
-log "building qemu-system-x86_64 (ninja -j$jobs)"
-ninja -C "$src/build" -j"$jobs" qemu-system-x86_64 >"$work/ninja.log" 2>&1 ||
+log "building qemu-system-x86_64 and the series' qtest (ninja -j$jobs)"
+ninja -C "$src/build" -j"$jobs" qemu-system-x86_64 tests/qtest/pci-dma-dirty-test \
+	>"$work/ninja.log" 2>&1 ||
 	{ tail -n 60 "$work/ninja.log" >&2; die "build failed"; }
 
 # Assemble under a temporary name, then rename: a concurrent or interrupted
 # run never sees a half-filled cache entry.
 stage=$work/stage
-mkdir -p "$stage/bin" "$stage/share"
+mkdir -p "$stage/bin" "$stage/share" "$stage/tests"
 install -m 0755 "$src/build/qemu-system-x86_64" "$stage/bin/"
+install -m 0755 "$src/build/tests/qtest/pci-dma-dirty-test" "$stage/tests/"
 ln -s /usr/share/qemu "$stage/share/qemu"
+
+# A binary that fails the series' own qtest is not cached.
+log "running the qtest"
+QTEST_QEMU_BINARY=$stage/bin/qemu-system-x86_64 \
+	"$stage/tests/pci-dma-dirty-test" --tap >"$work/qtest.log" 2>&1 ||
+	{ cat "$work/qtest.log" >&2; die "the qtest failed"; }
 cp "$here/series" "$stage/series"
 basename "$src" >"$stage/source-version"
 touch "$stage/.complete"

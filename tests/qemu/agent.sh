@@ -1,6 +1,6 @@
 # dmadirty.ko and dmadirty-agent in a guest on the patched QEMU and on the
 # stock one (see agent_test.py), once per guest kernel.  The module is built
-# here for each guest kernel from a copy of kmod/ and proto/.
+# for each guest kernel with kmod/Makefile in a copy of kmod/ and proto/.
 . "$top_srcdir/tests/qemu/common.sh"
 agent=${top_builddir:?}/agent/dmadirty-agent
 [ -x "$agent" ] || { echo "Bail out! no $agent (run make first)"; exit 1; }
@@ -11,9 +11,9 @@ for kver in $kvers; do
 	mod=$work/$kver/kmod
 	mkdir -p "$mod/proto"
 	cp "$top_srcdir"/kmod/*.c "$top_srcdir"/kmod/*.h "$top_srcdir"/kmod/Kbuild \
-		"$mod/" && cp "$top_srcdir"/proto/*.h "$mod/proto/" || exit 1
-	if ! { sh "$top_srcdir/kmod/probe.sh" "$kdir" "$mod/dmadirty_config.h" &&
-	       make -s -C "$kdir" M="$mod" -j2 modules; } >"$work/$kver/kbuild.log" 2>&1; then
+		"$top_srcdir"/kmod/Makefile "$top_srcdir"/kmod/probe.sh "$mod/" &&
+		cp "$top_srcdir"/proto/*.h "$mod/proto/" || exit 1
+	if ! make -s -C "$mod" KDIR="$kdir" -j2 >"$work/$kver/kbuild.log" 2>&1; then
 		n=$((n + 1))
 		echo "not ok $n - $kver: build dmadirty.ko"
 		sed 's/^/# /' "$work/$kver/kbuild.log" | tail -n 30

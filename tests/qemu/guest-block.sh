@@ -7,14 +7,18 @@
 
 rd8() { od -A n -t u1 -j "$2" -N 1 "$1" | tr -d ' '; }
 rd32() { od -A n -t u4 -j "$2" -N 4 "$1" | tr -d ' '; }
-# One 4-byte write(2) at an aligned offset is one dword config cycle.
+# One 4-byte write(2) at an aligned offset is one dword config cycle.  The
+# inner printf builds the octal escapes the outer one turns into bytes.
 wr32() {
+	# shellcheck disable=SC2059
 	printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($3 & 255)) $((($3 >> 8) & 255)) \
 		$((($3 >> 16) & 255)) $((($3 >> 24) & 255)))" |
 		dd of="$1" bs=4 seek=$(($2 / 4)) count=1 conv=notrunc 2>/dev/null
 }
-tap() {	# tap COND-RC DESCRIPTION
-	if [ "$1" -eq 0 ]; then echo "VMTAP ok - $2"; else echo "VMTAP not ok - $2"; fi
+tap() {	# tap DESCRIPTION COMMAND...: ok when COMMAND succeeds
+	_d=$1
+	shift
+	if "$@"; then echo "VMTAP ok - $_d"; else echo "VMTAP not ok - $_d"; fi
 }
 wait_seq() {	# wait_seq CFG OFF OLDSEQ: wait for the host sequence to move
 	i=0
@@ -25,7 +29,7 @@ wait_seq() {	# wait_seq CFG OFF OLDSEQ: wait for the host sequence to move
 	[ "$(rd32 "$1" $(($2 + 16)))" != "$3" ]
 }
 
-found=0 cfg= off=
+found=0 cfg='' off=''
 for dev in /sys/bus/pci/devices/*; do
 	c=$dev/config
 	[ "$(($(rd8 "$c" 6) & 16))" -ne 0 ] || continue	# status: cap list
@@ -41,38 +45,46 @@ for dev in /sys/bus/pci/devices/*; do
 		n=$((n + 1))
 	done
 done
-tap $([ $found -eq 1 ]; echo $?) "exactly one device carries the block ($found)"
+tap "exactly one device carries the block ($found)" [ $found -eq 1 ]
 [ $found -eq 1 ] || exit 1
 
-tap $([ "$(rd8 "$cfg" $((off + 2)))" -eq 32 ] && [ "$(od -A n -t u2 -j $((off + 8)) -N 2 "$cfg" | tr -d ' ')" -eq 1 ]; echo $?) \
-	"length 32, version 1"
+header_ok() {
+	[ "$(rd8 "$cfg" $((off + 2)))" -eq 32 ] &&
+		[ "$(od -A n -t u2 -j $((off + 8)) -N 2 "$cfg" | tr -d ' ')" -eq 1 ]
+}
+tap "length 32, version 1" header_ok
 
 # The host fields are read-only to the guest.
 hs=$(rd32 "$cfg" $((off + 12))) hq=$(rd32 "$cfg" $((off + 16)))
 wr32 "$cfg" $((off + 12)) 0x5a5a5a5a
 wr32 "$cfg" $((off + 16)) 0x5a5a5a5a
-tap $([ "$(rd32 "$cfg" $((off + 12)))" = "$hs" ] && [ "$(rd32 "$cfg" $((off + 16)))" = "$hq" ]; echo $?) \
-	"host state and sequence ignore guest writes"
+host_unchanged() {
+	[ "$(rd32 "$cfg" $((off + 12)))" = "$hs" ] && [ "$(rd32 "$cfg" $((off + 16)))" = "$hq" ]
+}
+tap "host state and sequence ignore guest writes" host_unchanged
 
 # The guest fields are writable; this acknowledgement has a known value.
 wr32 "$cfg" $((off + 28)) 7
 wr32 "$cfg" $((off + 24)) 1
 wr32 "$cfg" $((off + 20)) 4660
-tap $([ "$(rd32 "$cfg" $((off + 20)))" -eq 4660 ] && [ "$(rd32 "$cfg" $((off + 24)))" -eq 1 ] &&
-      [ "$(rd32 "$cfg" $((off + 28)))" -eq 7 ]; echo $?) "guest fields read back"
+guest_fields() {
+	[ "$(rd32 "$cfg" $((off + 20)))" -eq 4660 ] && [ "$(rd32 "$cfg" $((off + 24)))" -eq 1 ] &&
+		[ "$(rd32 "$cfg" $((off + 28)))" -eq 7 ]
+}
+tap "guest fields read back" guest_fields
 echo "DDSTEP acked"
 
 # Host request through the block: follow the host state, ack its sequence.
 follow() {	# follow OLDSEQ STEP
 	if ! wait_seq "$cfg" "$off" "$1"; then
-		tap 1 "host sequence moved from $1 ($2)"
+		tap "host sequence moved from $1 ($2)" false
 		return 1
 	fi
 	seq=$(rd32 "$cfg" $((off + 16))) st=$(rd32 "$cfg" $((off + 12)))
 	echo "DDINFO host state $st seq $seq"
 	if [ "$st" -eq 1 ]; then wr32 "$cfg" $((off + 24)) 1; else wr32 "$cfg" $((off + 24)) 0; fi
 	wr32 "$cfg" $((off + 20)) "$seq"
-	tap 0 "host sequence moved from $1 to $seq, state $st ($2)"
+	tap "host sequence moved from $1 to $seq, state $st ($2)" true
 	echo "DDSTEP $2"
 }
 follow "$hq" precopy || exit 1

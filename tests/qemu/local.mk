@@ -7,9 +7,11 @@ qemu_patches = \
 	packaging/qemu/0001-hw-pci-add-a-DMA-dirty-tracking-handshake-capability.patch \
 	packaging/qemu/0002-hw-pci-bridge-add-x-dma-dirty-to-pci-bridge-and-pcie.patch \
 	packaging/qemu/0003-qapi-add-x-dma-dirty-set-host-state-x-query-dma-dirt.patch \
-	packaging/qemu/0004-docs-specs-describe-the-PCI-bridge-DMA-dirty-trackin.patch
+	packaging/qemu/0004-docs-specs-describe-the-PCI-bridge-DMA-dirty-trackin.patch \
+	packaging/qemu/0005-tests-qtest-test-the-PCI-bridge-DMA-dirty-tracking-c.patch
 
-qemu_tests = tests/qemu/qmp.sh tests/qemu/guest.sh tests/qemu/agent.sh
+qemu_tests = tests/qemu/qtest.sh tests/qemu/qmp.sh tests/qemu/guest.sh \
+	tests/qemu/agent.sh
 
 EXTRA_DIST += packaging/qemu/build-qemu.sh packaging/qemu/series packaging/qemu/README.md \
 	$(qemu_patches) $(qemu_tests) tests/qemu/common.sh tests/qemu/qmp.py \

@@ -155,13 +155,14 @@ test_lease_renewed(void)
 	TestAgent *t = test_agent_new(NULL);
 	json_object *r;
 
-	json_object_put(enable(t, "{\"lease\":1}"));
-	run_for(600);
-	r = enable(t, "{\"lease\":2}");
+	/* Margins of a second on each side, for slow (valgrind) runs. */
+	json_object_put(enable(t, "{\"lease\":2}"));
+	run_for(1000);
+	r = enable(t, "{\"lease\":3}");
 	g_assert_cmpint(json_object_get_int(ret_of(r, "generation")), ==, 1);
 	json_object_put(r);
 	/* Past the first lease: still on. */
-	run_for(800);
+	run_for(2000);
 	assert_sysctl(t, "1");
 	r = status(t);
 	g_assert_cmpint(json_object_get_int(ret_of(r, "lease-remaining")), >=, 1);
@@ -169,7 +170,7 @@ test_lease_renewed(void)
 
 	/* An enable without a lease drops it: no expiry any more. */
 	json_object_put(enable(t, NULL));
-	run_for(2200);
+	run_for(2000);
 	assert_sysctl(t, "1");
 	r = status(t);
 	g_assert_cmpint(json_object_get_int(ret_of(r, "lease-remaining")), ==, 0);
@@ -337,6 +338,12 @@ test_host_change(void)
 	g_autofree char *log = NULL;
 
 	test_write_hook(t->hooks, "10-log", HOOK_LOG);
+	/* An idle host seen first is no change: a boot-time enable stays. */
+	g_assert_true(g_file_set_contents(t->sysctl, "1\n", -1, NULL));
+	dd_dirty_host_changed(DMADIRTY_HOST_IDLE, 4, t->agent->dirty);
+	g_assert_false(dd_dirty_busy(t->agent->dirty));
+	assert_sysctl(t, "1");
+	g_assert_true(g_file_set_contents(t->sysctl, "0\n", -1, NULL));
 	dd_dirty_host_changed(DMADIRTY_HOST_PRECOPY, 5, t->agent->dirty);
 	while (dd_dirty_busy(t->agent->dirty))
 		g_main_context_iteration(NULL, TRUE);
@@ -350,6 +357,20 @@ test_host_change(void)
 	g_assert_cmpuint(dd_dirty_generation(t->agent->dirty), ==, 2);
 	log = test_read_file(log_path);
 	g_assert_cmpstr(log, ==, "10-log pre-enable tag=host gen=1\n10-log post-disable tag=host gen=2");
+	test_agent_free(t);
+}
+
+static void
+test_host_precopy_first(void)
+{
+	TestAgent *t = test_agent_new(NULL);
+
+	/* An agent (re)started during pre-copy switches dirtying on. */
+	dd_dirty_host_changed(DMADIRTY_HOST_PRECOPY, 9, t->agent->dirty);
+	while (dd_dirty_busy(t->agent->dirty))
+		g_main_context_iteration(NULL, TRUE);
+	assert_sysctl(t, "1");
+	g_assert_cmpuint(dd_dirty_generation(t->agent->dirty), ==, 1);
 	test_agent_free(t);
 }
 
@@ -368,5 +389,6 @@ main(int argc, char **argv)
 	g_test_add_func("/sysctl/permission-denied", test_permission_denied);
 	g_test_add_func("/sysctl/read-back-wrong", test_read_back_wrong);
 	g_test_add_func("/host/change", test_host_change);
+	g_test_add_func("/host/precopy-first", test_host_precopy_first);
 	return g_test_run();
 }

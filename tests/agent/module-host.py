@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+# Host side of tests/agent/module.sh: once the guest's host-state steps are
+# done (status shows generation 2 with a bridge), drives enable/status/
+# disable over the virtio-serial port.  Prints "HOST ok|not ok <what>".
+#   module-host.py SOCKET
+import json
+import socket
+import sys
+import time
+
+path = sys.argv[1]
+
+
+def report(ok, what):
+    print("HOST %s %s" % ("ok" if ok else "not ok", what), flush=True)
+
+
+def connect():
+    for _ in range(1200):
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            return s
+        except OSError:
+            time.sleep(0.25)
+    report(False, "cannot connect to %s" % path)
+    sys.exit(1)
+
+
+def recv_line(s, timeout):
+    s.settimeout(timeout)
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = s.recv(4096)
+        if not d:
+            raise EOFError
+        buf += d
+    return buf
+
+
+def call(s, cmd, args=None):
+    req = {"execute": cmd}
+    if args is not None:
+        req["arguments"] = args
+    s.sendall(json.dumps(req).encode())
+    return json.loads(recv_line(s, 60))
+
+
+s = connect()
+for i in range(1, 240):
+    s.sendall(b'\xff{"execute":"guest-sync-delimited","arguments":{"id":%d}}' % i)
+    try:
+        buf = recv_line(s, 2)
+        while b'{"return":%d}' % i not in buf:
+            buf += recv_line(s, 2)
+        break
+    except socket.timeout:
+        pass
+else:
+    report(False, "the agent never answered")
+    sys.exit(1)
+
+deadline = time.time() + 240
+while True:
+    st = call(s, "guest-dma-dirty-status")["return"]
+    if st["bridge"]["present"] and st["generation"] >= 2 and not st["enabled"]:
+        break
+    if time.time() > deadline:
+        report(False, "the guest's host-state steps did not finish: %r" % st)
+        sys.exit(1)
+    time.sleep(2)
+
+r = call(s, "guest-dma-dirty-enable", {"lease": 100, "tag": "rpc"})
+ret = r.get("return", {})
+report(ret.get("ack") == "bridge" and ret.get("source") == "module" and ret.get("generation") == 3,
+       "enable: ack bridge, source module, generation 3: %r" % r)
+r = call(s, "guest-dma-dirty-status")
+ret = r.get("return", {})
+report(ret.get("enabled") is True and ret.get("bridge", {}).get("acked-generation") == 3
+       and "pages_marked" in ret.get("counters", {}) and ret.get("lease-remaining", 0) > 0,
+       "status: on, acked generation 3, module counters, lease running: %r" % r)
+r = call(s, "guest-dma-dirty-disable", {"tag": "rpc-done"})
+ret = r.get("return", {})
+report(ret.get("ack") == "bridge" and ret.get("enabled") is False and ret.get("generation") == 4,
+       "disable: ack bridge, generation 4: %r" % r)
+s.close()

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+# Host side of tests/agent/virtio-serial.sh: talks to the guest agent through
+# QEMU's chardev socket of the virtserialport, as libvirt would.
+#   virtio-host.py SOCKET
+# Prints "HOST ok|not ok <what>" lines; the shell turns them into TAP.
+import socket
+import sys
+import time
+
+path = sys.argv[1]
+
+
+def connect():
+    for _ in range(1200):
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            return s
+        except OSError:
+            time.sleep(0.25)
+    print("HOST not ok cannot connect to", path, flush=True)
+    sys.exit(1)
+
+
+def recv_line(s, timeout):
+    s.settimeout(timeout)
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = s.recv(4096)
+        if not d:
+            raise EOFError
+        buf += d
+    return buf
+
+
+def report(ok, what):
+    print("HOST %s %s" % ("ok" if ok else "not ok", what), flush=True)
+
+
+s = connect()
+# Resync as a host does until the agent (started later in the guest) answers;
+# replies to earlier attempts may arrive too: wait for this one's id.
+answered = False
+for i in range(1, 240):
+    s.sendall(b'\xff{"execute":"guest-sync-delimited","arguments":{"id":%d}}' % i)
+    try:
+        buf = recv_line(s, 2)
+        while b'{"return":%d}' % i not in buf:
+            buf += recv_line(s, 2)
+        answered = True
+        break
+    except socket.timeout:
+        pass
+report(answered, "agent found its port by name and answered guest-sync-delimited")
+if not answered:
+    sys.exit(1)
+
+s.sendall(b'{"execute":"guest-dma-dirty-enable","arguments":{"tag":"vm"}}')
+r = recv_line(s, 60)
+report(b'"enabled":true' in r, "enable over virtio-serial: %r" % r)
+
+# Leave half a message behind and go away for a while.
+s.sendall(b'{"execute":"guest-dma-dirty-stat')
+time.sleep(0.5)
+s.close()
+time.sleep(12)
+
+s = connect()
+s.sendall(b'{"execute":"guest-sync","arguments":{"id":99}}')
+try:
+    r = recv_line(s, 60)
+except (socket.timeout, EOFError):
+    r = b""
+report(r == b'{"return":99}\n',
+       "after a host disconnect the agent serves the next host, without leftovers: %r" % r)
+s.sendall(b'{"execute":"guest-dma-dirty-disable"}')
+r = recv_line(s, 60)
+report(b'"enabled":false' in r, "disable: %r" % r)
+s.close()

@@ -1,0 +1,307 @@
+#!/bin/bash
+# The packaging test: build the Debian and RPM packages, bake the .debs into
+# a fresh Debian 12 root the way an image is baked (chroot, dpkg -i, no
+# services, DKMS builds for the root's own kernel), boot that root under
+# qemu -accel tcg and check from the host that
+#   - the module was loaded at boot (modules-load.d),
+#   - the agent did not run until its virtio-serial port appeared, and udev
+#     started it when the port was hot-added,
+#   - `dmadirtyctl enable` gets its reply with the ack, and the sysctl is on
+#     (so the unit's sandbox lets the agent write it),
+#   - `systemctl stop` and `dpkg --purge` leave no file of the packages behind;
+# and check the RPMs' file lists with rpm -qlp.
+#
+# Needs root (debootstrap, chroot).  The debootstrap'ed root is cached as a
+# tarball under $DD_CACHE (default /var/cache/dmadirty), keyed by its package
+# list.  Set DD_KEEP=1 to keep the work directory.  TAP output.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -uo pipefail
+
+: "${top_srcdir:?}" "${top_builddir:?}"
+here=$top_srcdir/tests/packaging
+cache=${DD_CACHE:-/var/cache/dmadirty}
+qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
+guestsh=$here/guestsh.py
+
+echo "1..15"
+
+if ((EUID != 0)); then
+	echo "Bail out! the packaging test needs root (debootstrap, chroot)"
+	exit 1
+fi
+
+t=0
+failed=0
+ok() { t=$((t + 1)); echo "ok $t - $*"; }
+not_ok() { t=$((t + 1)); failed=$((failed + 1)); echo "not ok $t - $*"; }
+note() { awk '{ print "# " $0 }'; }
+check() {	# check DESCRIPTION COMMAND...: one TAP line for a command
+	local what=$1; shift
+	if "$@" >"$work/step.log" 2>&1; then ok "$what"; head -n 20 "$work/step.log" | note; else
+		not_ok "$what"; tail -n 60 "$work/step.log" | note
+	fi
+}
+
+work=$(mktemp -d /var/tmp/dd-packaging.XXXXXX)
+qemu_pid=
+cleanup() {
+	if [[ -n $qemu_pid ]] && kill -0 "$qemu_pid" 2>/dev/null; then
+		kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null
+	fi
+	if ((failed)) && [[ -s $work/console.log ]]; then
+		echo "# ---- guest console (last 150 lines)"
+		tail -n 150 "$work/console.log" | note
+	fi
+	if [[ ${DD_KEEP:-} == 1 ]]; then echo "# kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+SECONDS=0
+elapsed() { echo "# [${SECONDS}s] $*"; }
+
+skip_rest() {	# skip_rest REASON: the remaining tests cannot run
+	while ((t < 15)); do t=$((t + 1)); echo "not ok $t - $1 # skipped after failure"; failed=$((failed + 1)); done
+	exit 1
+}
+
+# ------------------------------------------------------------ 1-3: packages
+pkgdir=$work/packages
+if make -C "$top_builddir" deb pkgdir="$pkgdir" >"$work/deb.log" 2>&1; then
+	ok "dpkg-buildpackage builds the .debs"
+else
+	not_ok "dpkg-buildpackage builds the .debs"; tail -n 60 "$work/deb.log" | note
+	skip_rest "no .debs"
+fi
+version=$(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")
+debs=()
+for p in dmadirty-agent dmadirty-dkms dmadirtyctl; do
+	f=$(ls "$pkgdir/${p}_${version}_"*.deb 2>/dev/null)
+	[[ -n $f ]] && debs+=("$f")
+done
+for f in "${debs[@]}"; do dpkg-deb -c "$f" | awk '{print $NF}' | note; done
+elapsed "debs built"
+
+check "lintian reports no errors" \
+	lintian --fail-on error "${debs[@]}"
+
+if make -C "$top_builddir" rpm pkgdir="$pkgdir" >"$work/rpm.log" 2>&1; then
+	check_rpms() {
+		local arch rc=0 f want got
+		arch=$(rpm --eval '%{_arch}')
+		while read -r name files; do
+			f=$pkgdir/$name-$version-1.$( [[ $name == dmadirty-dkms ]] && echo noarch || echo "$arch").rpm
+			[[ -f $f ]] || { echo "missing $f"; ls "$pkgdir"; rc=1; continue; }
+			got=$(rpm -qlp "$f")
+			echo "$got" | sed "s|^|$name: |"
+			for want in $files; do
+				grep -qx -- "$want" <<<"$got" || { echo "$name lacks $want"; rc=1; }
+			done
+		done <<-EOF
+		dmadirty-agent /usr/sbin/dmadirty-agent /etc/dmadirty/agent.conf /etc/dmadirty/hooks.d /etc/dmadirty/hooks.d/example.sample /usr/lib/systemd/system/dmadirty-agent.service /usr/lib/udev/rules.d/60-dmadirty-agent.rules
+		dmadirty-dkms /usr/src/dmadirty-$version/dkms.conf /usr/src/dmadirty-$version/Kbuild /usr/src/dmadirty-$version/probe.sh /usr/src/dmadirty-$version/main.c /usr/src/dmadirty-$version/proto/dmadirty_uapi.h /usr/lib/modules-load.d/dmadirty.conf
+		dmadirtyctl /usr/bin/dmadirtyctl
+		EOF
+		return $rc
+	}
+	check "rpmbuild makes three RPMs and rpm -qlp lists their files" check_rpms
+else
+	not_ok "rpmbuild makes three RPMs and rpm -qlp lists their files"
+	tail -n 60 "$work/rpm.log" | note
+fi
+elapsed "rpms built"
+((${#debs[@]} == 3)) || skip_rest "expected three .debs, got ${#debs[@]}"
+
+# ------------------------------------------------------ 4-6: bake the image
+# The cached root has the kernel, DKMS's toolchain and the libraries the
+# packages need, so that a plain dpkg -i works offline.  Should the packages
+# come to depend on something else, a root with that added is made (and
+# cached under its own key).
+base_pkgs=(systemd-sysv udev kmod linux-image-amd64 linux-headers-amd64 dkms gcc
+	make libc6-dev initramfs-tools libglib2.0-0 libjson-c5 libudev1 libsystemd0)
+mapfile -t dep_pkgs < <(for f in "${debs[@]}"; do dpkg-deb -f "$f" Depends; done |
+	tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/:any//' -e 's/[[:space:]]//g' |
+	grep -v -E '^(dmadirty.*|)$' | sort -u)
+root=$work/root
+make_root() {	# make_root PACKAGE...: unpack a cached root with these packages
+	tarball=$("$here/mkroot.sh" "$cache" "$@" 2>"$work/mkroot.log") || return 1
+	rm -rf "$root" && mkdir "$root" && tar -C "$root" --numeric-owner -xf "$tarball"
+}
+missing=()
+tarball=
+if make_root "${base_pkgs[@]}"; then
+	for p in "${dep_pkgs[@]}"; do
+		chroot "$root" dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' ||
+			missing+=("$p")
+	done
+fi
+if [[ -n $tarball ]] && { ((${#missing[@]} == 0)) || make_root "${base_pkgs[@]}" "${missing[@]}"; }; then
+	ok "Debian 12 root with linux-image-amd64 ($(basename "$tarball"))"
+else
+	not_ok "Debian 12 root with linux-image-amd64"; tail -n 60 "$work/mkroot.log" | note
+	skip_rest "no root"
+fi
+elapsed "root ready"
+
+kver=$(ls "$root/lib/modules" | sort -V | tail -n 1)
+echo "# image kernel $kver, build machine kernel $(uname -r)"
+
+# What an operator baking an image runs: no services start in the chroot
+# (policy-rc.d), only /proc is mounted, in a private mount namespace that
+# goes away with the command.
+in_root() {
+	unshare --mount --propagation private --fork sh -c \
+		'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' sh "$root" "$root" "$@"
+}
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+mkdir -p "$root/tmp/debs"
+cp "${debs[@]}" "$root/tmp/debs/"
+if in_root dpkg -i /tmp/debs/dmadirty-agent_"$version"_amd64.deb \
+	/tmp/debs/dmadirty-dkms_"$version"_all.deb /tmp/debs/dmadirtyctl_"$version"_amd64.deb \
+	>"$work/dpkg-i.log" 2>&1; then
+	ok "dpkg -i of the three .debs in the chroot"
+else
+	not_ok "dpkg -i of the three .debs in the chroot"; tail -n 80 "$work/dpkg-i.log" | note
+fi
+note <"$work/dpkg-i.log"
+rm -rf "$root/tmp/debs" "$root/usr/sbin/policy-rc.d"
+
+dkms_built() {
+	in_root dkms status -m dmadirty -k "$kver" | tee /dev/stderr | grep -q ": installed" &&
+		ls "$root/lib/modules/$kver/updates/dkms/" | grep -E '^dmadirty\.ko'
+}
+check "DKMS built and installed the module for the image's kernel $kver" dkms_built
+elapsed "packages installed"
+
+# The test's own harness (not part of any package): a root shell on the
+# second serial port, which the host drives through guestsh.py.
+cat >"$root/etc/systemd/system/dd-test-shell.service" <<'EOF'
+[Unit]
+Description=packaging test shell on ttyS1
+DefaultDependencies=no
+After=local-fs.target
+
+[Service]
+ExecStart=/bin/sh -c 'exec </dev/ttyS1 >/dev/ttyS1 2>&1; stty raw -echo; exec env PS1= PS2= /bin/sh'
+Restart=always
+EOF
+mkdir -p "$root/etc/systemd/system/sysinit.target.wants"
+ln -s ../dd-test-shell.service "$root/etc/systemd/system/sysinit.target.wants/"
+: >"$root/etc/machine-id"
+
+# An ext4 image made straight from the directory: no loop mounts.
+img=$work/root.img
+size_mb=$(($(du -sm "$root" | cut -f1) * 13 / 10 + 256))
+if mke2fs -q -t ext4 -L ddroot -d "$root" "$img" "${size_mb}M" >"$work/mke2fs.log" 2>&1; then
+	ok "ext4 image of the root (${size_mb} MiB)"
+else
+	not_ok "ext4 image of the root"; note <"$work/mke2fs.log"; skip_rest "no image"
+fi
+elapsed "image made"
+
+# --------------------------------------------------------------- 7-14: boot
+vmlinuz=$root/boot/vmlinuz-$kver
+initrd=$root/boot/initrd.img-$kver
+"$qemu" -accel tcg -machine q35 -m 1024 -smp 2 -display none -no-reboot -nodefaults \
+	-kernel "$vmlinuz" -initrd "$initrd" \
+	-append "root=/dev/vda rw console=ttyS0 panic=-1 quiet systemd.show_status=1" \
+	-drive file="$img",format=raw,if=virtio,cache=unsafe \
+	-serial file:"$work/console.log" \
+	-chardev socket,id=shell,path="$work/shell.sock",server=on,wait=off \
+	-serial chardev:shell \
+	-device virtio-serial-pci,id=vser0 \
+	-chardev socket,id=agent,path="$work/agent.sock",server=on,wait=off \
+	-monitor unix:"$work/monitor.sock",server=on,wait=off \
+	-nic none >"$work/qemu.log" 2>&1 &
+qemu_pid=$!
+
+g() { python3 "$guestsh" "$work/shell.sock" "$@"; }
+hmp() { python3 - "$work/monitor.sock" "$1" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+buf = b""
+while b"(qemu)" not in buf: buf += s.recv(4096)
+s.sendall(sys.argv[2].encode() + b"\n"); buf = b""
+while buf.count(b"(qemu)") < 1: buf += s.recv(4096)
+print(buf.decode(errors="replace"))
+EOF
+}
+
+# The shell starts early in boot; wait for it, then for boot to finish.
+for _ in $(seq 120); do [[ -S $work/shell.sock ]] && break; sleep 0.5; done
+if GUESTSH_RESEND=5 g 600 'true' >/dev/null 2>"$work/step.log" &&
+	g 600 'systemctl is-system-running --wait; systemctl --failed --no-legend' >"$work/boot.log" 2>&1; then
+	ok "the image boots its own kernel under TCG ($(head -n 1 "$work/boot.log"))"
+	tail -n +2 "$work/boot.log" | note
+else
+	not_ok "the image boots its own kernel under TCG"; note <"$work/step.log"; skip_rest "no boot"
+fi
+elapsed "booted"
+
+check "dmadirty.ko was loaded at boot by systemd-modules-load" \
+	g 60 "grep -w '^dmadirty' /proc/modules && uname -r && journalctl -b --no-pager | grep \"Inserted module 'dmadirty'\""
+
+# Without the port the agent must not run (the unit is not enabled; only the
+# port starts it), which also shows this check can fail.
+check "without its port the agent is not running, and the unit is not enabled" \
+	g 60 'systemctl is-enabled dmadirty-agent.service; ! systemctl is-active dmadirty-agent.service'
+
+hmp "device_add virtserialport,bus=vser0.0,chardev=agent,name=org.dmadirty.agent.0,id=agentport" \
+	>"$work/hmp.log" 2>&1
+agent_started() {
+	g 120 'for i in $(seq 60); do systemctl is-active --quiet dmadirty-agent.service && break; sleep 1; done
+systemctl is-active dmadirty-agent.service &&
+systemctl show -p WantedBy,BindsTo dmadirty-agent.service &&
+systemctl show -p WantedBy dmadirty-agent.service | grep -q "vport[0-9]*p[0-9]*\.device" &&
+journalctl -b -u dmadirty-agent.service --no-pager | tail -n 5'
+}
+check "hot-adding the port makes udev/systemd start dmadirty-agent" agent_started
+
+enable_acked() {
+	local out
+	out=$("$top_builddir/proto/dmadirtyctl" --socket "$work/agent.sock" --json --timeout 30 enable) || {
+		echo "$out"; return 1; }
+	echo "$out"
+	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); r = r.get("return", r); \
+sys.exit(0 if r["enabled"] is True and r["ack"] in ("bridge", "none") else 1)' "$out"
+}
+check "dmadirtyctl enable from the host gets the reply with the ack" enable_acked
+# The unit's sandbox must leave the agent what it needs: the sysctl written,
+# /dev/dmadirty open, and no warnings (udev monitor, device) in its log.
+check "the sandboxed agent switched vm.dma_mark_dirty on and holds /dev/dmadirty" \
+	g 30 'cat /proc/sys/vm/dma_mark_dirty; test "$(cat /proc/sys/vm/dma_mark_dirty)" = 1 &&
+pid=$(systemctl show -p MainPID --value dmadirty-agent.service) &&
+ls -l /proc/$pid/fd | grep /dev/dmadirty &&
+journalctl -b -u dmadirty-agent.service --no-pager -o cat >/tmp/agent.journal &&
+! grep -E "^dmadirty-agent: (warning|critical|error):" /tmp/agent.journal'
+
+# The packages' files, as dpkg and DKMS know them, before removal.
+g 60 'dpkg -L dmadirty-agent dmadirty-dkms dmadirtyctl; find / -xdev -name "*dmadirty*"' |
+	sort -u >"$work/pkg-files"
+purged() {
+	g 300 'systemctl stop dmadirty-agent.service && ! systemctl is-active dmadirty-agent.service &&
+dpkg --purge dmadirty-agent dmadirty-dkms dmadirtyctl' >"$work/purge.log" 2>&1 ||
+		{ cat "$work/purge.log"; return 1; }
+	# Everything that was a file of the packages or named after them is gone
+	# (directories other packages share, such as /usr/src, stay).
+	g 60 "while read -r f; do [ -e \"\$f\" ] && [ ! -d \"\$f\" ] && echo \"left: \$f\"; done <<'LIST'
+$(cat "$work/pkg-files")
+LIST
+find / -xdev -name '*dmadirty*' | sed 's/^/left: /'
+true" >"$work/left" || return 1
+	echo "$(grep -c . "$work/pkg-files") paths of the packages checked after purge"
+	cat "$work/left"
+	! grep -q '^left: ' "$work/left"
+}
+check "systemctl stop + dpkg --purge leave no files behind" purged
+
+g 30 'sync; systemctl poweroff' >/dev/null 2>&1
+for _ in $(seq 120); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.5; done
+if kill -0 "$qemu_pid" 2>/dev/null; then
+	not_ok "the guest powers off"
+else
+	wait "$qemu_pid"; qemu_pid=
+	ok "the guest powers off"
+fi
+elapsed "done"
+
+exit $((failed > 0))
