@@ -107,4 +107,4 @@ if [ "$demo" = yes ]; then
 		--table-only "${args[@]}"
 fi
 exec python3 "$src/tests/e2e/migrate.py" --ctl "$ctl" --workdir "$workdir" \
-	--tap-first $((n + 1)) "${args[@]}"
+	--tap-first $((n + 1)) "${args[@]}" 2>&1

@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 PAGE = 4096
 POISON = 0xA5              # what the guest driver fills its buffers with
@@ -586,8 +587,12 @@ def run_config(opts, ctl, tap, table):
             src.stop()
             vms.remove(src)
             src = dst
-    except HarnessError as err:
-        tap.check(False, "%s: %s" % (label, err))
+    except Exception as err:  # noqa: BLE001 - every failure is a TAP result
+        if isinstance(err, HarnessError):
+            tap.check(False, "%s: %s" % (label, err))
+        else:
+            tap.check(False, "%s: harness error %r" % (label, err))
+            tap.diag(traceback.format_exc())
         for vm in vms:
             tap.diag("---- %s console (tail)\n%s" % (vm.name, vm.console()[-3000:]))
         return
