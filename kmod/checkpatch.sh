@@ -1,6 +1,6 @@
 #!/bin/bash
 # TAP: checkpatch.pl --strict on every kernel source file of the project
-# (the module and the test-only modules).  checkpatch.pl comes from the
+# (the module and the test-only modules of tests/vm and tests/e2e).  checkpatch.pl comes from the
 # kernel source (Debian: linux-source-6.1, see tests/deps/kmod.txt, whose
 # tarball is unpacked once, just the script and its data, into the build
 # tree).
@@ -17,7 +17,7 @@ if [ -z "$cp" ] && [ -n "$tarball" ]; then
 		'*/scripts/spelling.txt' '*/scripts/const_structs.checkpatch' &&
 		cp=$(ls "$cache"/*/scripts/checkpatch.pl | head -n 1)
 fi
-files=("$top_srcdir"/kmod/*.[ch] "$top_srcdir"/tests/vm/modules/*.c)
+files=("$top_srcdir"/kmod/*.[ch] "$top_srcdir"/tests/vm/modules/*.c "$top_srcdir"/tests/e2e/guest/*.c)
 if [ -z "$cp" ] || [ ! -x "$cp" ]; then
 	echo "1..0 # SKIP checkpatch.pl not found (install linux-source-6.1)"
 	exit 0

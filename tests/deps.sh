@@ -1,13 +1,22 @@
 #!/bin/bash
 # Install the Debian packages that building and testing dmadirty need.
 #
+#   deps.sh                 every component's packages
+#   deps.sh COMPONENT...    only those (build, agent, ctl, kmod, e2e, ...)
+#
 # Each component lists its packages in tests/deps/<component>.txt, one per
 # line ('#' starts a comment).  Only missing packages are installed, so a
 # second run costs one dpkg-query.  Must run as root on Debian 12.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here"/deps/*.txt | sort -u)
+lists=()
+for c in "$@"; do
+	[ -f "$here/deps/$c.txt" ] || { echo "deps: no such component: $c" >&2; exit 2; }
+	lists+=("$here/deps/$c.txt")
+done
+((${#lists[@]})) || lists=("$here"/deps/*.txt)
+mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "${lists[@]}" | sort -u)
 
 missing=()
 for pkg in "${wanted[@]}"; do

@@ -19,6 +19,7 @@ endif
 # One A/B migration and its table: the main job (make demo).
 demo-e2e: all
 	@$(AM_TESTS_ENVIRONMENT) $(SHELL) $(srcdir)/tests/e2e/e2e.sh --demo
+demo-run: demo-e2e
 
 clean-local: clean-e2e
 clean-e2e:
