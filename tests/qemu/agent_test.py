@@ -18,7 +18,6 @@ On the stock QEMU the same guest answers enable/disable with ack "none".
 import json
 import os
 import select
-import socket
 import subprocess
 import sys
 import time
@@ -34,17 +33,7 @@ class Agent:
     """A QGA-protocol client on the host end of the virtio-serial port."""
 
     def __init__(self, path, timeout=60):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise TimeoutError("no chardev socket at %s" % path)
-                time.sleep(0.05)
+        self.sock = qmp.connect_unix(path, timeout, "chardev socket")
         self.buf = b""
 
     def send(self, cmd, **args):

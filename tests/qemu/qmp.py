@@ -23,21 +23,27 @@ class QmpError(Exception):
         self.desc = error.get("desc")
 
 
+def connect_unix(path, timeout, what):
+    """Connects to the unix socket at path, waiting up to timeout seconds
+    for a starting QEMU to create it and listen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            if time.monotonic() > deadline:
+                raise TimeoutError("no %s at %s" % (what, path))
+            time.sleep(0.05)
+
+
 class Qmp:
     """One QMP connection over a unix socket."""
 
     def __init__(self, path, timeout=30.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise TimeoutError("no QMP server at %s" % path)
-                time.sleep(0.05)
+        self.sock = connect_unix(path, timeout, "QMP server")
         self.sock.settimeout(timeout)
         self.buf = b""
         self.events = []
