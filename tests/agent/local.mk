@@ -26,7 +26,7 @@ check-valgrind: all
 # virtio-serial, the default transport, in a real guest kernel.
 # With dmadirty.ko and the test bridge: host-state changes, ack "bridge".
 EXTRA_DIST += tests/agent/virtio-serial.sh tests/agent/virtio-host.py \
-	tests/agent/module.sh tests/agent/module-host.py
+	tests/agent/module.sh tests/agent/module-host.py tests/agent/hostport.py
 if ENABLE_VM_TESTS
 TESTS += tests/agent/virtio-serial.sh tests/agent/module.sh
 endif

@@ -4,38 +4,15 @@
 # disable over the virtio-serial port.  Prints "HOST ok|not ok <what>".
 #   module-host.py SOCKET
 import json
+import os
 import socket
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hostport import connect, recv_line, report  # noqa: E402
+
 path = sys.argv[1]
-
-
-def report(ok, what):
-    print("HOST %s %s" % ("ok" if ok else "not ok", what), flush=True)
-
-
-def connect():
-    for _ in range(1200):
-        try:
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(path)
-            return s
-        except OSError:
-            time.sleep(0.25)
-    report(False, "cannot connect to %s" % path)
-    sys.exit(1)
-
-
-def recv_line(s, timeout):
-    s.settimeout(timeout)
-    buf = b""
-    while not buf.endswith(b"\n"):
-        d = s.recv(4096)
-        if not d:
-            raise EOFError
-        buf += d
-    return buf
 
 
 def call(s, cmd, args=None):
@@ -46,7 +23,7 @@ def call(s, cmd, args=None):
     return json.loads(recv_line(s, 60))
 
 
-s = connect()
+s = connect(path)
 for i in range(1, 240):
     s.sendall(b'\xff{"execute":"guest-sync-delimited","arguments":{"id":%d}}' % i)
     try:

@@ -3,41 +3,17 @@
 # QEMU's chardev socket of the virtserialport, as libvirt would.
 #   virtio-host.py SOCKET
 # Prints "HOST ok|not ok <what>" lines; the shell turns them into TAP.
+import os
 import socket
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hostport import connect, recv_line, report  # noqa: E402
+
 path = sys.argv[1]
 
-
-def connect():
-    for _ in range(1200):
-        try:
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(path)
-            return s
-        except OSError:
-            time.sleep(0.25)
-    print("HOST not ok cannot connect to", path, flush=True)
-    sys.exit(1)
-
-
-def recv_line(s, timeout):
-    s.settimeout(timeout)
-    buf = b""
-    while not buf.endswith(b"\n"):
-        d = s.recv(4096)
-        if not d:
-            raise EOFError
-        buf += d
-    return buf
-
-
-def report(ok, what):
-    print("HOST %s %s" % ("ok" if ok else "not ok", what), flush=True)
-
-
-s = connect()
+s = connect(path)
 # Resync as a host does until the agent (started later in the guest) answers;
 # replies to earlier attempts may arrive too: wait for this one's id.
 answered = False
@@ -65,7 +41,7 @@ time.sleep(0.5)
 s.close()
 time.sleep(12)
 
-s = connect()
+s = connect(path)
 s.sendall(b'{"execute":"guest-sync","arguments":{"id":99}}')
 try:
     r = recv_line(s, 60)

@@ -1,0 +1,37 @@
+"""Host end of the agent's virtio-serial port, for the VM suites of
+tests/agent: the chardev socket QEMU serves, as libvirt would use it.
+Results go to stdout as "HOST ok|not ok <what>" lines, which the shell
+scripts turn into TAP."""
+import socket
+import sys
+import time
+
+
+def report(ok, what):
+    print("HOST %s %s" % ("ok" if ok else "not ok", what), flush=True)
+
+
+def connect(path):
+    """Waits up to 5 minutes for QEMU to serve the chardev socket at path."""
+    for _ in range(1200):
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(path)
+            return s
+        except OSError:
+            s.close()
+            time.sleep(0.25)
+    report(False, "cannot connect to %s" % path)
+    sys.exit(1)
+
+
+def recv_line(s, timeout):
+    """One reply line; EOFError when the guest side closes first."""
+    s.settimeout(timeout)
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = s.recv(4096)
+        if not d:
+            raise EOFError
+        buf += d
+    return buf
