@@ -26,7 +26,7 @@ import traceback
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 import qmp  # noqa: E402
-from guest_test import VM_SH, vm_boot, wait_log  # noqa: E402
+from guest_test import VM_SH, vm_boot  # noqa: E402
 
 
 class Agent:
@@ -188,7 +188,7 @@ def patched(tap, qemu, work, kver, initrd):
         tap.ok(ok and st.get("bridge", {}).get("host-state") == 1,
                "patched: the agent enabled dirtying for the host", st)
 
-        # Live migration while the host wants dirtying: the destination's
+        # Migration while the host wants dirtying: the destination's
         # block is the source's, and the guest package keeps answering
         # the host there.
         before = q.cmd("x-query-dma-dirty")
@@ -200,7 +200,7 @@ def patched(tap, qemu, work, kver, initrd):
         dq = qmp.Qmp(dqsock)
         procs[-1] = (dproc, dq)
         dagent = Agent(dasock)
-        q.cmd("migrate", uri="unix:" + mig)
+        qmp.migrate_paused(q, mig)
         deadline = time.monotonic() + 120
         status = None
         while time.monotonic() < deadline:
@@ -208,12 +208,9 @@ def patched(tap, qemu, work, kver, initrd):
             if status in ("completed", "failed", "cancelled"):
                 break
             time.sleep(0.2)
-        tap.ok(status == "completed", "patched: live migration completes",
+        tap.ok(status == "completed", "patched: migration completes",
                status)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and \
-                dq.cmd("query-status")["status"] == "inmigrate":
-            time.sleep(0.1)
+        qmp.resume_migrated(dq)
         after = dq.cmd("x-query-dma-dirty")
         tap.ok(after == before and after[0]["guest-dirtying"],
                "patched: after migration the destination's block state is "

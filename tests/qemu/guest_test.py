@@ -107,7 +107,7 @@ def main():
                       *qmp_arg(dst_sock), "-incoming", "unix:" + mig)
         procs.append(dst)
         d = qmp.Qmp(dst_sock)
-        s.cmd("migrate", uri="unix:" + mig)
+        qmp.migrate_paused(s, mig)
         deadline = time.monotonic() + 120
         status = None
         while time.monotonic() < deadline:
@@ -117,9 +117,7 @@ def main():
             time.sleep(0.2)
         tap.ok(status == "completed", "migration completes", status)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and \
-                d.cmd("query-status")["status"] == "inmigrate":
-            time.sleep(0.1)
+        qmp.resume_migrated(d)
         after = d.cmd("x-query-dma-dirty")
         tap.ok(after == before and after[0]["guest-ack"] == 1,
                "destination block state equals the source's",

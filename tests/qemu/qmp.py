@@ -39,6 +39,29 @@ def connect_unix(path, timeout, what):
             time.sleep(0.05)
 
 
+def migrate_paused(q, path):
+    """Starts migrating the VM behind q to the unix socket path, with its
+    vCPUs stopped first.  These suites check that the vendor block's state
+    travels; live RAM transfer is tests/e2e's subject.  Pausing keeps them
+    clear of QEMU 7.2's TCG dirty tracking, which can lose guest stores made
+    during pre-copy (upstream fix in 9.0: "physmem: Fix migration dirty
+    bitmap coherency with TCG memory access") and crash the destination."""
+    q.cmd("stop")
+    q.cmd("migrate", uri="unix:" + path)
+
+
+def resume_migrated(q, timeout=30):
+    """Waits for the destination behind q to finish loading, then runs it
+    (QEMU 7.2 leaves it paused when the source was)."""
+    deadline = time.monotonic() + timeout
+    status = q.cmd("query-status")["status"]
+    while status == "inmigrate" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = q.cmd("query-status")["status"]
+    if status != "running":
+        q.cmd("cont")
+
+
 class Qmp:
     """One QMP connection over a unix socket."""
 
