@@ -309,12 +309,32 @@ on_accept(int fd, GIOCondition cond, gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* Binds a non-blocking listening socket to addr; what names it in messages. */
+static gboolean
+listen_on(DdChannel *ch, const struct sockaddr *addr, socklen_t len, const char *what,
+	  GError **error)
+{
+	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, addr, len) < 0 || listen(fd, 4) < 0) {
+		int err = errno;
+
+		if (fd >= 0)
+			close(fd);
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err),
+			    "cannot listen on %s %s: %s", what, ch->path, g_strerror(err));
+		return FALSE;
+	}
+	ch->listen_fd = fd;
+	g_message("listening on %s %s", what, ch->path);
+	return TRUE;
+}
+
 static gboolean
 listen_unix(DdChannel *ch, GError **error)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd;
 
 	if (strlen(ch->path) >= sizeof(addr.sun_path)) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
@@ -325,19 +345,7 @@ listen_unix(DdChannel *ch, GError **error)
 	/* A socket left by an earlier run is replaced; any other file is not. */
 	if (lstat(ch->path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(ch->path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 4) < 0) {
-		int err = errno;
-
-		if (fd >= 0)
-			close(fd);
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err),
-			    "cannot listen on %s: %s", ch->path, g_strerror(err));
-		return FALSE;
-	}
-	ch->listen_fd = fd;
-	g_message("listening on unix socket %s", ch->path);
-	return TRUE;
+	return listen_on(ch, (struct sockaddr *)&addr, sizeof(addr), "unix socket", error);
 }
 
 static gboolean
@@ -346,7 +354,6 @@ listen_vsock(DdChannel *ch, GError **error)
 	struct sockaddr_vm addr = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY };
 	g_auto(GStrv) parts = g_strsplit(ch->path, ":", 2);
 	guint64 cid = VMADDR_CID_ANY, port;
-	int fd;
 
 	if ((parts[1] && !g_ascii_string_to_unsigned(parts[0], 10, 0, G_MAXUINT32, &cid, NULL)) ||
 	    !g_ascii_string_to_unsigned(parts[1] ? parts[1] : parts[0], 10, 0, G_MAXUINT32,
@@ -357,19 +364,7 @@ listen_vsock(DdChannel *ch, GError **error)
 	}
 	addr.svm_cid = (unsigned int)cid;
 	addr.svm_port = (unsigned int)port;
-	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 4) < 0) {
-		int err = errno;
-
-		if (fd >= 0)
-			close(fd);
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err),
-			    "cannot listen on vsock %s: %s", ch->path, g_strerror(err));
-		return FALSE;
-	}
-	ch->listen_fd = fd;
-	g_message("listening on vsock %s", ch->path);
-	return TRUE;
+	return listen_on(ch, (struct sockaddr *)&addr, sizeof(addr), "vsock", error);
 }
 
 /* ------------------------------------------------------------ virtio-serial */
