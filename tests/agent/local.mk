@@ -6,10 +6,10 @@
 
 check_PROGRAMS += tests/agent/test-agent
 TESTS += tests/agent/test-agent
-tests_agent_test_agent_SOURCES = tests/agent/test-agent.c
-tests_agent_test_agent_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JSON_CFLAGS) \
+tests_agent_test_agent_SOURCES = tests/agent/test-agent.c $(DD_UNIT_UTIL)
+tests_agent_test_agent_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JSON_CFLAGS) $(UDEV_CFLAGS) \
 	-DTOP_SRCDIR='"$(abs_top_srcdir)"' -DTOP_BUILDDIR='"$(abs_top_builddir)"'
-tests_agent_test_agent_LDADD = $(GLIB_LIBS) $(JSON_LIBS)
+tests_agent_test_agent_LDADD = $(DD_AGENT_LIBS)
 
 # The agent and the test programs under valgrind: any error or leak fails.
 DD_VALGRIND = valgrind --quiet --leak-check=full --error-exitcode=1 \

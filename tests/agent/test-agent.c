@@ -27,6 +27,8 @@
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 
+#include "../unit/test-util.h"
+
 /* Generous: the agent may run under valgrind. */
 #define REPLY_TIMEOUT_MS 20000
 
@@ -327,29 +329,10 @@ setup(Fixture *f, gconstpointer data)
 }
 
 static void
-rm_rf(const char *path)
-{
-	GDir *d = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	if (d) {
-		while ((name = g_dir_read_name(d))) {
-			g_autofree char *p = g_build_filename(path, name, NULL);
-
-			rm_rf(p);
-		}
-		g_dir_close(d);
-		g_rmdir(path);
-	} else {
-		g_unlink(path);
-	}
-}
-
-static void
 teardown(Fixture *f, gconstpointer data)
 {
 	stop_agent(f);
-	rm_rf(f->dir);
+	test_rm_rf(f->dir);
 	g_string_free(f->in, TRUE);
 	g_free(f->dir);
 	g_free(f->sock);

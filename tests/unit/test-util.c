@@ -90,8 +90,8 @@ test_agent_new(const char *const *extra)
 	return t;
 }
 
-static void
-rm_rf(const char *path)
+void
+test_rm_rf(const char *path)
 {
 	GDir *d = g_dir_open(path, 0, NULL);
 	const char *name;
@@ -100,7 +100,7 @@ rm_rf(const char *path)
 		while ((name = g_dir_read_name(d))) {
 			g_autofree char *p = g_build_filename(path, name, NULL);
 
-			rm_rf(p);
+			test_rm_rf(p);
 		}
 		g_dir_close(d);
 		g_rmdir(path);
@@ -113,7 +113,7 @@ void
 test_agent_free(TestAgent *t)
 {
 	dd_agent_free(t->agent);
-	rm_rf(t->dir);
+	test_rm_rf(t->dir);
 	g_clear_pointer(&t->reply, g_bytes_unref);
 	g_free(t->dir);
 	g_free(t->sysctl);

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Shared helpers of the unit tests: a temporary agent and its replies. */
+/*
+ * Shared helpers of the unit and integration tests: a temporary agent and
+ * its replies, hooks and files.
+ */
 #ifndef DD_TEST_UTIL_H
 #define DD_TEST_UTIL_H
 
@@ -39,6 +42,9 @@ json_object *test_agent_frame_error(TestAgent *t, DdFrameKind kind);
 
 /* Writes an executable hook script. */
 void test_write_hook(const char *dir, const char *name, const char *body);
+
+/* Removes @path, a file or a directory tree. */
+void test_rm_rf(const char *path);
 
 /* Reads a file into a string with surrounding whitespace removed. */
 char *test_read_file(const char *path);
