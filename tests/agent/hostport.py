@@ -35,3 +35,20 @@ def recv_line(s, timeout):
             raise EOFError
         buf += d
     return buf
+
+
+def resync(s, attempts=240):
+    """Resyncs as a host does (0xFF + guest-sync-delimited, 2 s apart) until
+    the agent, which may start later in the guest, answers; replies to
+    earlier attempts may arrive too, so waits for the current id.  Returns
+    whether it answered."""
+    for i in range(1, attempts):
+        s.sendall(b'\xff{"execute":"guest-sync-delimited","arguments":{"id":%d}}' % i)
+        try:
+            buf = recv_line(s, 2)
+            while b'{"return":%d}' % i not in buf:
+                buf += recv_line(s, 2)
+            return True
+        except socket.timeout:
+            pass
+    return False

@@ -5,12 +5,11 @@
 #   module-host.py SOCKET
 import json
 import os
-import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hostport import connect, recv_line, report  # noqa: E402
+from hostport import connect, recv_line, report, resync  # noqa: E402
 
 path = sys.argv[1]
 
@@ -24,16 +23,7 @@ def call(s, cmd, args=None):
 
 
 s = connect(path)
-for i in range(1, 240):
-    s.sendall(b'\xff{"execute":"guest-sync-delimited","arguments":{"id":%d}}' % i)
-    try:
-        buf = recv_line(s, 2)
-        while b'{"return":%d}' % i not in buf:
-            buf += recv_line(s, 2)
-        break
-    except socket.timeout:
-        pass
-else:
+if not resync(s):
     report(False, "the agent never answered")
     sys.exit(1)
 

@@ -9,24 +9,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hostport import connect, recv_line, report  # noqa: E402
+from hostport import connect, recv_line, report, resync  # noqa: E402
 
 path = sys.argv[1]
 
 s = connect(path)
-# Resync as a host does until the agent (started later in the guest) answers;
-# replies to earlier attempts may arrive too: wait for this one's id.
-answered = False
-for i in range(1, 240):
-    s.sendall(b'\xff{"execute":"guest-sync-delimited","arguments":{"id":%d}}' % i)
-    try:
-        buf = recv_line(s, 2)
-        while b'{"return":%d}' % i not in buf:
-            buf += recv_line(s, 2)
-        answered = True
-        break
-    except socket.timeout:
-        pass
+answered = resync(s)
 report(answered, "agent found its port by name and answered guest-sync-delimited")
 if not answered:
     sys.exit(1)
