@@ -9,6 +9,22 @@
 #       set (space separated), else every /boot/vmlinuz-* that has
 #       /lib/modules/<ver>/modules.dep.
 #
+#   vm_matrix [NAME...]
+#       Prints "NAME KVER" for the kernel matrix (tests/kernels/matrix.txt),
+#       every kernel or the named ones, setting it up first (cached chroots
+#       and unpacked images; see tests/kernels/setup.sh).  Returns non-zero,
+#       with the reason on stderr, when a kernel cannot be had.
+#
+#   vm_kernel_dir KVER
+#       Prints the directory that holds boot/vmlinuz-KVER and
+#       lib/modules/KVER: "" for a kernel of this machine, else the unpacked
+#       package in $DD_CACHE/kernels/KVER.
+#
+#   vm_kbuild KVER DIR [MAKE-ARG...]
+#       Runs "make -C DIR KDIR=<headers of KVER>" with KVER's own
+#       toolchain: here for a kernel of this machine, else in the chroot of
+#       its release (DIR is copied in and its results copied back).
+#
 #   vm_initramfs OUT KVER GUEST_SCRIPT [OPTION]...
 #       Builds a gzip'd newc initramfs OUT for kernel KVER around
 #       busybox-static.  At boot /init mounts proc, sys, devtmpfs, debugfs
@@ -64,6 +80,48 @@ vm_kernels() {
 	done
 }
 
+vm_matrix() {
+	local setup
+	setup=$(cd "$(dirname "${BASH_SOURCE[0]}")/../kernels" && pwd)/setup.sh
+	bash "$setup" "$@" | cut -d' ' -f1,2
+	return "${PIPESTATUS[0]}"
+}
+
+vm_kernel_dir() {
+	local d=${DD_CACHE:-/var/cache/dmadirty}/kernels/$1
+	if [ -e "/boot/vmlinuz-$1" ]; then
+		echo ""
+	elif [ -f "$d/.unpacked" ]; then
+		echo "$d"
+	else
+		echo "vm_kernel_dir: no kernel $1 (tests/kernels/setup.sh)" >&2
+		return 1
+	fi
+}
+
+vm_kbuild() {
+	local kver=$1 dir=$2 kd root tmp rc
+	shift 2
+	kd=$(vm_kernel_dir "$kver") || return 1
+	if [ -z "$kd" ]; then
+		make -C "$dir" KDIR="/lib/modules/$kver/build" "$@"
+		return
+	fi
+	root=$(cat "$kd/.root") || return 1
+	tmp=$(mktemp -d "$root/tmp/kbuild.XXXXXX") || return 1
+	# objtool reads /proc: a private mount namespace gives the build its
+	# own /proc, gone when it exits.
+	tar -C "$dir" -cf - . | tar -C "$tmp" -xf - &&
+		unshare --mount --propagation private chroot "$root" \
+			/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C \
+			sh -c 'mount -t proc proc /proc && exec "$@"' sh \
+			make -C "${tmp#"$root"}" KDIR="/usr/src/linux-headers-$kver" "$@" &&
+		tar -C "$tmp" -cf - . | tar -C "$dir" -xf -
+	rc=$?
+	rm -rf "$tmp"
+	return $rc
+}
+
 # _vm_copy_bin ROOT PATH: copy an executable and its shared libraries.
 _vm_copy_bin() {
 	local root=$1 bin=$2 lib
@@ -78,7 +136,8 @@ _vm_copy_bin() {
 # _vm_mod_deps KVER NAME: module file paths (relative to /lib/modules/KVER)
 # to load for NAME, dependencies first, from modules.dep.
 _vm_mod_deps() {
-	local kver=$1 name=$2 dir=/lib/modules/$1
+	local kver=$1 name=$2 dir
+	dir=$(vm_kernel_dir "$kver")/lib/modules/$1 || return 1
 	awk -v want="$name" '
 		function base(p,  b) { b = p; sub(/.*\//, "", b); sub(/\.ko(\.[a-z]+)?$/, "", b); gsub(/-/, "_", b); return b }
 		{ sub(/:$/, "", $1); m = $1; sub(/:.*/, "", m); k = base(m); dep[k] = $0; path[k] = m }
@@ -137,7 +196,8 @@ vm_insmod() {
 }
 EOF
 	mkdir -p "$root/modules/dep"
-	local opt arg rel n
+	local opt arg rel n kd
+	kd=$(vm_kernel_dir "$kver") || { rm -rf "$root"; return 1; }
 	while [ $# -gt 0 ]; do
 		opt=$1 arg=${2:-}
 		shift 2 || { echo "vm_initramfs: $opt needs an argument" >&2; rm -rf "$root"; return 1; }
@@ -147,9 +207,9 @@ EOF
 			: >"$root/modules/dep/$n"
 			for rel in $(_vm_mod_deps "$kver" "$arg"); do
 				case $rel in
-				*.ko.xz) xz -dc "/lib/modules/$kver/$rel" >"$root/modules/$(basename "$rel" .xz)" ;;
-				*.ko.zst) zstd -qdc "/lib/modules/$kver/$rel" >"$root/modules/$(basename "$rel" .zst)" ;;
-				*.ko) cp "/lib/modules/$kver/$rel" "$root/modules/" ;;
+				*.ko.xz) xz -dc "$kd/lib/modules/$kver/$rel" >"$root/modules/$(basename "$rel" .xz)" ;;
+				*.ko.zst) zstd -qdc "$kd/lib/modules/$kver/$rel" >"$root/modules/$(basename "$rel" .zst)" ;;
+				*.ko) cp "$kd/lib/modules/$kver/$rel" "$root/modules/" ;;
 				esac
 				rel=$(basename "$rel"); echo "${rel%.ko*}.ko" >>"$root/modules/dep/$n"
 			done
@@ -176,12 +236,14 @@ vm_boot() {
 		shift
 	done
 	[ "${1:-}" = -- ] && shift
+	local kd
+	kd=$(vm_kernel_dir "$kver") || return 1
 	: >"$log"
 	timeout --foreground -k 5 "$tmo" "${QEMU_SYSTEM:-qemu-system-x86_64}" \
 		-accel "tcg${VM_TCG_OPTS-,thread=single}" -m "${VM_MEM:-512}" -smp "${VM_SMP:-2}" \
 		-nodefaults -display none -no-reboot -net none \
 		-serial "file:$log" \
-		-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
+		-kernel "$kd/boot/vmlinuz-$kver" -initrd "$initrd" \
 		-append "$cmdline" "$@" </dev/null
 	grep -q '^VM: test.sh exit 0' "$log"
 }

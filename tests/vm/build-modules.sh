@@ -3,6 +3,7 @@
 # static guest test program for guest kernel $1 under directory $2.
 #   vm_build_kmod KVER DIR   -> DIR/KVER/{dmadirty,dmadirty_dmatest,
 #                               dmadirty_testbridge}.ko, DIR/dmadirty-vmtest
+# The modules are built with the kernel's own toolchain (vm_kbuild).
 # The sources are copied (with proto/ next to them, as in the DKMS tree),
 # so the source tree stays untouched.
 vm_build_kmod() {
@@ -16,8 +17,8 @@ vm_build_kmod() {
 	cp "$src"/tests/vm/modules/Kbuild "$src"/tests/vm/modules/Makefile \
 		"$src"/tests/vm/modules/*.c "$out/modules/"
 	cp "$src"/proto/dmadirty_vendor.h "$out/modules/proto/"
-	make -s -C "$out/kmod" KDIR="/lib/modules/$kver/build" >"$out/build.log" 2>&1 &&
-		make -s -C "$out/modules" KDIR="/lib/modules/$kver/build" >>"$out/build.log" 2>&1 ||
+	vm_kbuild "$kver" "$out/kmod" -s >"$out/build.log" 2>&1 &&
+		vm_kbuild "$kver" "$out/modules" -s >>"$out/build.log" 2>&1 ||
 		{ cat "$out/build.log" >&2; return 1; }
 	cp "$out"/kmod/dmadirty.ko "$out"/modules/*.ko "$out/"
 	if [ ! -x "$dir/dmadirty-vmtest" ]; then
