@@ -6,12 +6,14 @@
 # Each probe is a tiny object built by Kbuild against KDIR with -Werror, all
 # in one pass (make -k); a probe whose object appears defines its HAVE_*
 # macro in OUT.  OUT is rewritten only when KDIR changed, so repeated builds
-# against one kernel do not pay for the probes again.
+# against one kernel do not pay for the probes again.  The first probe is a
+# canary: when an empty module does not build, the run fails instead of
+# reading every probe as "feature absent".
 set -eu
 
 kdir=$1
 out=$2
-stamp="/* dmadirty compile probes for $kdir */"
+stamp="/* dmadirty compile probes for $kdir, probe.sh $(cksum <"$0" | cut -d' ' -f1) */"
 
 if [ -f "$out" ] && [ "$(head -n 1 "$out")" = "$stamp" ]; then
 	exit 0
@@ -24,8 +26,15 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dmadirty-probe.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# probe NAME HEADERS BODY: one probe; BODY is the body of a function
-# that gets a struct device *dev.
+# exports NAME SYMBOL...: probe NAME also needs these symbols exported to
+# modules (a header can declare what the kernel does not export).
+exports() {
+	n=$1
+	shift
+	echo "$@" >"$tmp/$n.exports"
+}
+
+# probe NAME HEADERS BODY: one probe, compiled as a module source.
 probe() {
 	{
 		for h in $2; do
@@ -40,6 +49,10 @@ probe() {
 : >"$tmp/Kbuild"
 echo 'ccflags-y += -Werror' >>"$tmp/Kbuild"
 
+# The canary: an empty module.  If it does not build, no probe result
+# means anything (wrong KDIR, missing compiler, broken headers).
+probe canary "linux/module.h" ''
+
 probe register_sysctl_sz "linux/module.h linux/sysctl.h" '
 static struct ctl_table t[1];
 void p(void);
@@ -50,6 +63,10 @@ static int h(const struct ctl_table *t, int w, void *b, size_t *l, loff_t *o)
 { return 0; }
 struct ctl_table t = { .proc_handler = h };'
 
+probe kmap_local_page "linux/module.h linux/highmem.h" '
+void p(struct page *page);
+void p(struct page *page) { kunmap_local(kmap_local_page(page)); }'
+
 probe swiotlb_find_pool "linux/module.h linux/swiotlb.h" '
 bool p(struct device *dev);
 bool p(struct device *dev) { return swiotlb_find_pool(dev, 0) != NULL; }'
@@ -58,9 +75,18 @@ probe is_swiotlb_buffer "linux/module.h linux/swiotlb.h" '
 bool p(struct device *dev);
 bool p(struct device *dev) { return is_swiotlb_buffer(dev, 0); }'
 
+probe is_swiotlb_buffer_phys "linux/module.h linux/swiotlb.h" '
+bool p(void);
+bool p(void) { return is_swiotlb_buffer(0); }'
+exports is_swiotlb_buffer_phys io_tlb_start io_tlb_end
+
 probe dev_dma_skip_sync "linux/module.h linux/device.h" '
 void p(struct device *dev);
 void p(struct device *dev) { dev->dma_skip_sync = false; }'
+
+probe dev_clear_dma_skip_sync "linux/module.h linux/device.h" '
+void p(struct device *dev);
+void p(struct device *dev) { if (dev_dma_skip_sync(dev)) dev_clear_dma_skip_sync(dev); }'
 
 probe dma_sync_for_cpu_internal "linux/module.h linux/dma-mapping.h" '
 void p(struct device *dev);
@@ -70,7 +96,56 @@ void p(struct device *dev)
 	__dma_sync_sg_for_cpu(dev, NULL, 0, DMA_FROM_DEVICE);
 }'
 
+probe dma_map_phys "linux/module.h linux/dma-mapping.h" '
+void p(struct device *dev);
+void p(struct device *dev)
+{
+	dma_unmap_phys(dev, dma_map_phys(dev, 0, 1, DMA_FROM_DEVICE, 0), 1,
+		       DMA_FROM_DEVICE, 0);
+}'
+
+probe dma_iova "linux/module.h linux/dma-mapping.h" '
+void p(struct device *dev, struct dma_iova_state *s);
+void p(struct device *dev, struct dma_iova_state *s)
+{
+	dma_iova_link(dev, s, 0, 0, 1, DMA_FROM_DEVICE, 0);
+	dma_iova_unlink(dev, s, 0, 1, DMA_FROM_DEVICE, 0);
+	dma_iova_destroy(dev, s, 1, DMA_FROM_DEVICE, 0);
+}'
+
+probe dma_need_unmap "linux/module.h linux/dma-mapping.h" '
+bool p(struct device *dev);
+bool p(struct device *dev) { return dma_need_unmap(dev); }'
+
+probe ftrace_regs "linux/module.h linux/ftrace.h" '
+static void f(unsigned long ip, unsigned long pip, struct ftrace_ops *op,
+	      struct ftrace_regs *fregs) { }
+struct ftrace_ops o = { .func = f };'
+
+probe ftrace_regs_get_argument "linux/module.h linux/ftrace.h" '
+unsigned long p(struct ftrace_regs *fregs);
+unsigned long p(struct ftrace_regs *fregs) { return ftrace_regs_get_argument(fregs, 1); }'
+
+probe ftrace_free_filter "linux/module.h linux/ftrace.h" '
+void p(struct ftrace_ops *ops);
+void p(struct ftrace_ops *ops) { ftrace_free_filter(ops); }'
+exports ftrace_free_filter ftrace_free_filter
+
+probe blk_mq_freeze_memflags "linux/module.h linux/blk-mq.h" '
+void p(struct request_queue *q);
+void p(struct request_queue *q)
+{
+	unsigned int m = blk_mq_freeze_queue(q);
+
+	blk_mq_unfreeze_queue(q, m);
+}'
+
 make -C "$kdir" M="$tmp" -k modules >"$tmp/log" 2>&1 || true
+if [ ! -f "$tmp/canary.o" ]; then
+	tail -n 20 "$tmp/log" >&2
+	echo "probe.sh: $kdir: unable to build an empty module" >&2
+	exit 1
+fi
 
 {
 	echo "$stamp"
@@ -78,8 +153,17 @@ make -C "$kdir" M="$tmp" -k modules >"$tmp/log" 2>&1 || true
 	echo "#define DMADIRTY_CONFIG_H"
 	for c in "$tmp"/*.c; do
 		name=$(basename "$c" .c)
+		[ "$name" = canary ] && continue
 		macro=HAVE_$(echo "$name" | tr '[:lower:]' '[:upper:]')
-		if [ -f "$tmp/$name.o" ]; then
+		ok=0
+		[ -f "$tmp/$name.o" ] && ok=1
+		if [ $ok = 1 ] && [ -f "$tmp/$name.exports" ]; then
+			for sym in $(cat "$tmp/$name.exports"); do
+				awk -v s="$sym" '$2 == s { f = 1 } END { exit !f }' \
+					"$kdir/Module.symvers" || ok=0
+			done
+		fi
+		if [ $ok = 1 ]; then
 			echo "#define $macro 1"
 		else
 			echo "/* #undef $macro */"
@@ -88,4 +172,4 @@ make -C "$kdir" M="$tmp" -k modules >"$tmp/log" 2>&1 || true
 	echo "#endif"
 } >"$out.tmp"
 mv "$out.tmp" "$out"
-grep -c '^#define HAVE_' "$out" | sed "s|^|probe.sh: $kdir: |; s|\$| features found|" >&2
+echo "probe.sh: $kdir: $(grep '^#define HAVE_' "$out" | cut -d' ' -f2 | tr '\n' ' ')" >&2
