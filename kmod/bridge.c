@@ -6,7 +6,7 @@
  *
  * Host state is read at a low rate (DMADIRTY_POLL_MS, one config read,
  * i.e. one VM exit, per tick) and only while the agent holds /dev/dmadirty
- * open.  A bus notifier picks up bridges that appear later and drops the
+ * open and a block is present.  A bus notifier picks up bridges that appear later and drops the
  * one in use when it goes away.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -29,6 +29,7 @@ static atomic_t dmadirty_bridge_event_count;
 static bool dmadirty_bridge_polling;
 
 static void dmadirty_bridge_poll(struct work_struct *work);
+static void dmadirty_bridge_poll_next(void);
 static DECLARE_DELAYED_WORK(dmadirty_bridge_work, dmadirty_bridge_poll);
 
 /*
@@ -144,6 +145,8 @@ static int dmadirty_bridge_notify(struct notifier_block *nb,
 	switch (action) {
 	case BUS_NOTIFY_ADD_DEVICE:
 		changed = dmadirty_bridge_try(pdev);
+		if (changed)
+			dmadirty_bridge_poll_next();
 		break;
 	case BUS_NOTIFY_DEL_DEVICE:
 		if (pdev != dmadirty_bridge_pdev)
@@ -154,6 +157,7 @@ static int dmadirty_bridge_notify(struct notifier_block *nb,
 		memset(&dmadirty_bridge_cache, 0, sizeof(dmadirty_bridge_cache));
 		atomic_inc(&dmadirty_bridge_event_count);
 		dmadirty_bridge_scan(pdev);
+		dmadirty_bridge_poll_next();
 		changed = true;
 		break;
 	}
@@ -166,6 +170,17 @@ static int dmadirty_bridge_notify(struct notifier_block *nb,
 static struct notifier_block dmadirty_bridge_nb = {
 	.notifier_call = dmadirty_bridge_notify,
 };
+
+/*
+ * Next poll tick, while the agent listens and there is a block to read.
+ * A block that appears later (the bus notifier) restarts it.  Lock held.
+ */
+static void dmadirty_bridge_poll_next(void)
+{
+	if (dmadirty_bridge_polling && dmadirty_bridge_pdev)
+		schedule_delayed_work(&dmadirty_bridge_work,
+				      msecs_to_jiffies(DMADIRTY_POLL_MS));
+}
 
 /* Read the host sequence; on a change, refresh the cache.  Lock held. */
 static bool dmadirty_bridge_check(void)
@@ -189,9 +204,7 @@ static void dmadirty_bridge_poll(struct work_struct *work)
 
 	mutex_lock(&dmadirty_bridge_lock);
 	changed = dmadirty_bridge_check();
-	if (dmadirty_bridge_polling)
-		schedule_delayed_work(&dmadirty_bridge_work,
-				      msecs_to_jiffies(DMADIRTY_POLL_MS));
+	dmadirty_bridge_poll_next();
 	mutex_unlock(&dmadirty_bridge_lock);
 	if (changed)
 		dmadirty_bridge_changed();
@@ -205,8 +218,7 @@ void dmadirty_bridge_poll_start(void)
 	mutex_lock(&dmadirty_bridge_lock);
 	changed = dmadirty_bridge_check();
 	dmadirty_bridge_polling = true;
-	schedule_delayed_work(&dmadirty_bridge_work,
-			      msecs_to_jiffies(DMADIRTY_POLL_MS));
+	dmadirty_bridge_poll_next();
 	mutex_unlock(&dmadirty_bridge_lock);
 	if (changed)
 		dmadirty_bridge_changed();
@@ -244,10 +256,16 @@ static void dmadirty_bridge_write_guest(u32 acked, u32 state)
 	pci_write_config_dword(pdev, pos + DMADIRTY_VNDR_OFF_GUEST_ACK, acked);
 }
 
+/*
+ * The agent applied @generation.  The dirtying and error bits written are
+ * the module's own (dmadirty_guest_state()): the agent can add an error,
+ * never claim dirtying the module has not armed.
+ */
 bool dmadirty_bridge_ack(u32 generation, u32 state)
 {
 	bool written = false;
 
+	state = (state & DMADIRTY_GUEST_STATE_ERROR) | dmadirty_guest_state();
 	mutex_lock(&dmadirty_bridge_lock);
 	dmadirty_bridge_acked = generation;
 	dmadirty_bridge_state = state;
@@ -274,14 +292,27 @@ void dmadirty_bridge_guest(u32 *acked, u32 *state)
 void dmadirty_bridge_agent_gone(void)
 {
 	mutex_lock(&dmadirty_bridge_lock);
-	dmadirty_bridge_state = DMADIRTY_GUEST_STATE_ERROR;
-	if (dmadirty_dirty_on())
-		dmadirty_bridge_state |= DMADIRTY_GUEST_STATE_DIRTYING;
+	dmadirty_bridge_state = DMADIRTY_GUEST_STATE_ERROR | dmadirty_guest_state();
 	if (dmadirty_bridge_pdev)
 		dmadirty_bridge_write_guest(dmadirty_bridge_acked,
 					    dmadirty_bridge_state);
 	mutex_unlock(&dmadirty_bridge_lock);
 	pr_info("agent closed the control device\n");
+}
+
+/*
+ * The module's state changed without an ack (a refused enable): show it
+ * in the block, keeping the last acked sequence.
+ */
+void dmadirty_bridge_refresh(void)
+{
+	mutex_lock(&dmadirty_bridge_lock);
+	dmadirty_bridge_state = (dmadirty_bridge_state & DMADIRTY_GUEST_STATE_ERROR) |
+				dmadirty_guest_state();
+	if (dmadirty_bridge_pdev)
+		dmadirty_bridge_write_guest(dmadirty_bridge_acked,
+					    dmadirty_bridge_state);
+	mutex_unlock(&dmadirty_bridge_lock);
 }
 
 int dmadirty_bridge_init(void)

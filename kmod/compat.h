@@ -6,11 +6,19 @@
 #ifndef DMADIRTY_COMPAT_H
 #define DMADIRTY_COMPAT_H
 
+#include <linux/blk-mq.h>
 #include <linux/device.h>
+#include <linux/ftrace.h>
+#include <linux/highmem.h>
 #include <linux/swiotlb.h>
 #include <linux/sysctl.h>
 
 #include "dmadirty_config.h"
+
+/* dirty.c reads x86 call instructions; the supported guests are x86-64. */
+#ifndef CONFIG_X86_64
+#error "dmadirty supports x86-64 guests only"
+#endif
 
 /* proc_handler takes a const table from 6.11 on. */
 #ifdef HAVE_CTL_TABLE_CONST_HANDLER
@@ -33,6 +41,18 @@ dmadirty_register_sysctl(const char *path, struct ctl_table *table, size_t n)
 #endif
 }
 
+/*
+ * kmap_local_page() from 5.11.  Before it, the linear map: x86-64, the only
+ * architecture the module supports, has no highmem.
+ */
+#ifdef HAVE_KMAP_LOCAL_PAGE
+#define dmadirty_kmap(page)	kmap_local_page(page)
+#define dmadirty_kunmap(va)	kunmap_local(va)
+#else
+#define dmadirty_kmap(page)	page_address(page)
+#define dmadirty_kunmap(va)	do { } while (0)
+#endif
+
 /* Is @paddr a swiotlb bounce slot of @dev? */
 static inline bool dmadirty_is_swiotlb(struct device *dev, phys_addr_t paddr)
 {
@@ -45,44 +65,121 @@ static inline bool dmadirty_is_swiotlb(struct device *dev, phys_addr_t paddr)
 	return swiotlb_find_pool(dev, paddr);
 #elif defined(HAVE_IS_SWIOTLB_BUFFER)
 	return is_swiotlb_buffer(dev, paddr);
+#elif defined(HAVE_IS_SWIOTLB_BUFFER_PHYS)
+	return is_swiotlb_buffer(paddr);
 #else
 	return false;
 #endif
 }
 
 /*
- * Kernels with dev->dma_skip_sync (6.11+) skip the sync-for-cpu calls for
- * coherent devices before they reach the out-of-line function we probe.
+ * dma_skip_sync (6.11+): the kernel skips sync-for-cpu calls, and from
+ * 6.17 some drivers skip unmaps (dma_need_unmap()), for devices with the
+ * flag set.  DMADIRTY_KERNEL_SKIPS_SYNC says the kernel has the mechanism
+ * (its out-of-line __dma_sync_*_for_cpu); DMADIRTY_CAN_CLEAR_SKIP_SYNC that
+ * this build can clear the flag.  The first without the second is a hole
+ * in coverage that dirty.c reports at enable.
+ *
+ * 7.2 moved the flag into dev->flags with atomic accessors.  Before, it
+ * is a bitfield next to offline, can_match and state_synced, which the
+ * driver core writes at run time: dirty.c finds its bit at load and
+ * clears it with an atomic bit operation, so a neighbour is never
+ * rewritten with a stale value.
  */
-#ifdef HAVE_DEV_DMA_SKIP_SYNC
-#define DMADIRTY_HAVE_SKIP_SYNC 1
-/*
- * A bitfield: the store rewrites its neighbours (dma_coherent, dma_iommu...)
- * with the values just read; those are set up before a driver binds, so a
- * racing writer of them would already be a kernel bug.
- */
-static inline bool dmadirty_clear_skip_sync(struct device *dev)
-{
-	if (!dev->dma_skip_sync)
-		return false;
-	dev->dma_skip_sync = false;
-	return true;
-}
+#ifdef HAVE_DMA_SYNC_FOR_CPU_INTERNAL
+#define DMADIRTY_KERNEL_SKIPS_SYNC	1
 #else
-#define DMADIRTY_HAVE_SKIP_SYNC 0
-static inline bool dmadirty_clear_skip_sync(struct device *dev)
+#define DMADIRTY_KERNEL_SKIPS_SYNC	0
+#endif
+
+#if defined(HAVE_DEV_CLEAR_DMA_SKIP_SYNC)
+#define DMADIRTY_CAN_CLEAR_SKIP_SYNC	1
+static inline int dmadirty_skip_sync_init(void)
+{
+	return 0;
+}
+
+static inline bool dmadirty_test_skip_sync(struct device *dev)
+{
+	return dev_dma_skip_sync(dev);
+}
+
+static inline void dmadirty_clear_skip_sync_bit(struct device *dev)
+{
+	dev_clear_dma_skip_sync(dev);
+}
+#elif defined(HAVE_DEV_DMA_SKIP_SYNC)
+#define DMADIRTY_CAN_CLEAR_SKIP_SYNC	1
+int dmadirty_skip_sync_init(void);
+bool dmadirty_test_skip_sync(struct device *dev);
+void dmadirty_clear_skip_sync_bit(struct device *dev);
+#else
+#define DMADIRTY_CAN_CLEAR_SKIP_SYNC	0
+static inline int dmadirty_skip_sync_init(void)
+{
+	return 0;
+}
+
+static inline bool dmadirty_test_skip_sync(struct device *dev)
 {
 	return false;
+}
+
+static inline void dmadirty_clear_skip_sync_bit(struct device *dev)
+{
 }
 #endif
 
 /* Out-of-line sync-for-cpu functions behind the inline checks (6.11+). */
 #ifdef HAVE_DMA_SYNC_FOR_CPU_INTERNAL
-#define DMADIRTY_SYM_SYNC_SINGLE	"__dma_sync_single_for_cpu"
-#define DMADIRTY_SYM_SYNC_SG		"__dma_sync_sg_for_cpu"
+#define dmadirty_sync_single_for_cpu	__dma_sync_single_for_cpu
+#define dmadirty_sync_sg_for_cpu	__dma_sync_sg_for_cpu
 #else
-#define DMADIRTY_SYM_SYNC_SINGLE	"dma_sync_single_for_cpu"
-#define DMADIRTY_SYM_SYNC_SG		"dma_sync_sg_for_cpu"
+#define dmadirty_sync_single_for_cpu	dma_sync_single_for_cpu
+#define dmadirty_sync_sg_for_cpu	dma_sync_sg_for_cpu
 #endif
+
+/*
+ * The ftrace callback: struct ftrace_regs from 5.11, struct pt_regs
+ * before.  Where the architecture fills ftrace_regs with the argument
+ * registers (ftrace_regs_get_argument()), the callback needs no full
+ * pt_regs; elsewhere FTRACE_OPS_FL_SAVE_REGS asks for them.
+ */
+#ifdef HAVE_FTRACE_REGS
+#define dmadirty_fregs_t	struct ftrace_regs
+#ifdef HAVE_FTRACE_REGS_GET_ARGUMENT
+#define DMADIRTY_FTRACE_FLAGS	0
+static inline unsigned long dmadirty_farg(struct ftrace_regs *f, int n)
+{
+	return ftrace_regs_get_argument(f, n);
+}
+#else
+#define DMADIRTY_FTRACE_FLAGS	FTRACE_OPS_FL_SAVE_REGS
+static inline unsigned long dmadirty_farg(struct ftrace_regs *f, int n)
+{
+	return regs_get_kernel_argument(ftrace_get_regs(f), n);
+}
+#endif
+#else
+#define dmadirty_fregs_t	struct pt_regs
+#define DMADIRTY_FTRACE_FLAGS	FTRACE_OPS_FL_SAVE_REGS
+static inline unsigned long dmadirty_farg(struct pt_regs *regs, int n)
+{
+	return regs_get_kernel_argument(regs, n);
+}
+#endif
+
+/* Freeze and thaw a blk-mq queue; 6.14 made the freeze return memflags. */
+static inline void dmadirty_drain_queue(struct request_queue *q)
+{
+#ifdef HAVE_BLK_MQ_FREEZE_MEMFLAGS
+	unsigned int memflags = blk_mq_freeze_queue(q);
+
+	blk_mq_unfreeze_queue(q, memflags);
+#else
+	blk_mq_freeze_queue(q);
+	blk_mq_unfreeze_queue(q);
+#endif
+}
 
 #endif /* DMADIRTY_COMPAT_H */

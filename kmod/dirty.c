@@ -1,31 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * DMA page dirtying: ftrace-based kprobes at the entry of the DMA API
- * functions that end a device write (unmap, sync-for-cpu, coherent free).
- * Each page of a buffer the device may have written gets a locked add of 0
- * on an aligned word inside the buffer, a CPU write the hypervisor's dirty
- * log sees.
+ * DMA page dirtying: an ftrace callback at the entry of every DMA API
+ * function through which a buffer that a device may have written returns
+ * to the CPU (unmap, sync-for-cpu, IOVA unlink and destroy, coherent
+ * free).  Each such page gets a locked add of 0 on an aligned word inside
+ * the buffer, a CPU write the hypervisor's dirty log sees.
  *
- * The probes are registered disarmed at load and armed only while
- * vm.dma_mark_dirty is 1: disarmed, the patched call sites are NOPs again,
- * so dirtying off costs nothing.
+ * The filter is set at load, which resolves every symbol; the ops is
+ * registered only while vm.dma_mark_dirty is 1, so while off no call site
+ * is patched.  The ops is FTRACE_OPS_FL_PERMANENT: while it is registered
+ * nobody can switch function tracing off under it (kernel.ftrace_enabled),
+ * and registering fails, instead of silently not tracing, while it is off.
+ *
+ * Coverage is decided at load and is all or nothing.  Every entry point
+ * the running kernel has must be hooked; one this build has no handler
+ * for, or cannot hook, is "missing", and enable then fails with
+ * -EOPNOTSUPP and the name in /sys/class/misc/dmadirty/missing.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
+#include <linux/fs.h>
+#include <linux/ftrace.h>
 #include <linux/highmem.h>
 #include <linux/iommu.h>
-#include <linux/ioport.h>
-#include <linux/kprobes.h>
-#include <linux/mm.h>
+#include <linux/kallsyms.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
-#include <linux/pci.h>
-#include <linux/platform_device.h>
-#include <linux/ptrace.h>
 #include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
+#include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
 #include "compat.h"
@@ -34,10 +39,21 @@
 static bool dmadirty_skip_sync_clear = true;
 module_param_named(skip_sync_clear, dmadirty_skip_sync_clear, bool, 0444);
 MODULE_PARM_DESC(skip_sync_clear,
-		 "Clear dma_skip_sync while dirtying is on (default 1; 0 only for testing)");
+		 "Clear dma_skip_sync while dirtying is on (default 1; 0 leaves coverage incomplete, so enable fails)");
+
+static char *dmadirty_break_hook;
+module_param_named(break_hook, dmadirty_break_hook, charp, 0444);
+MODULE_PARM_DESC(break_hook,
+		 "Testing only: treat this DMA API function as impossible to hook");
 
 static DEFINE_MUTEX(dmadirty_switch_lock);
 static bool dmadirty_armed;
+static bool dmadirty_kernel_mode;
+
+static bool dmadirty_use_skip_sync(void)
+{
+	return DMADIRTY_CAN_CLEAR_SKIP_SYNC && dmadirty_skip_sync_clear;
+}
 
 /* Locked add of 0 on the widest aligned word inside [p, p + len). */
 static void dmadirty_touch(void *p, size_t len)
@@ -74,25 +90,34 @@ static void dmadirty_touch(void *p, size_t len)
 	}
 }
 
-static bool dmadirty_pfn_is_ram(unsigned long pfn)
+/* Mark [phys, phys + size): one touch per page, RAM only. */
+static void dmadirty_mark_phys(phys_addr_t phys, size_t size)
 {
-	return pfn_valid(pfn) && page_is_ram(pfn);
-}
+	phys_addr_t end = phys + size;
+	unsigned long ram = 0;	/* RAM frames left from this one */
+	u64 marked = 0, skipped = 0;
 
-/* Mark [phys, phys + len), which lies within one page. */
-static void dmadirty_mark_phys(phys_addr_t phys, size_t len)
-{
-	unsigned long pfn = PHYS_PFN(phys);
-	void *va;
+	while (phys < end) {
+		size_t len = min_t(u64, end - phys, PAGE_SIZE - offset_in_page(phys));
+		unsigned long pfn = PHYS_PFN(phys);
+		void *va;
 
-	if (!dmadirty_pfn_is_ram(pfn)) {
-		dmadirty_count(DMADIRTY_CTR_SKIP_NONRAM, 1);
-		return;
+		if (!ram)
+			ram = dmadirty_ram_run(pfn);
+		if (ram) {
+			va = dmadirty_kmap(pfn_to_page(pfn));
+			dmadirty_touch(va + offset_in_page(phys), len);
+			dmadirty_kunmap(va);
+			marked++;
+			ram--;
+		} else {
+			skipped++;
+		}
+		phys += len;
 	}
-	va = kmap_local_page(pfn_to_page(pfn));
-	dmadirty_touch(va + offset_in_page(phys), len);
-	kunmap_local(va);
-	dmadirty_count(DMADIRTY_CTR_PAGES_MARKED, 1);
+	dmadirty_count(DMADIRTY_CTR_PAGES_MARKED, marked);
+	if (skipped)
+		dmadirty_count(DMADIRTY_CTR_SKIP_NONRAM, skipped);
 }
 
 static struct iommu_domain *dmadirty_dma_domain(struct device *dev)
@@ -104,50 +129,51 @@ static struct iommu_domain *dmadirty_dma_domain(struct device *dev)
 	return NULL;
 }
 
+static void dmadirty_mark_cpu(struct device *dev, phys_addr_t phys, size_t size)
+{
+	if (dmadirty_is_swiotlb(dev, phys))
+		dmadirty_count(DMADIRTY_CTR_SKIP_SWIOTLB,
+			       DIV_ROUND_UP(offset_in_page(phys) + size, PAGE_SIZE));
+	else
+		dmadirty_mark_phys(phys, size);
+}
+
 /*
- * Mark a streaming mapping [addr, addr + size) of @dev.  Called at entry of
- * unmap/sync, so the translation (IOMMU page table or direct offset) still
- * holds.  Pages are walked in DMA address space: an IOMMU maps page by
- * page, and the offset within a page is the same on both sides.
+ * Mark a mapping [addr, addr + size) of @dev, at entry of its unmap or
+ * sync, while the translation (IOMMU page table or direct offset) still
+ * holds.  A direct mapping is one physical run; behind an IOMMU, pages are
+ * translated one by one and runs that come out contiguous are marked
+ * together.
  */
 static void dmadirty_mark_dma(struct device *dev, dma_addr_t addr, size_t size)
 {
 	struct iommu_domain *dom = dmadirty_dma_domain(dev);
 	dma_addr_t end = addr + size;
+	phys_addr_t run = 0;
+	size_t run_len = 0;
 
+	if (!dom) {
+		dmadirty_mark_cpu(dev, dma_to_phys(dev, addr), size);
+		return;
+	}
 	while (addr < end) {
 		size_t len = min_t(u64, end - addr, PAGE_SIZE - offset_in_page(addr));
-		phys_addr_t phys;
+		phys_addr_t phys = iommu_iova_to_phys(dom, addr);
 
-		if (dom) {
-			phys = iommu_iova_to_phys(dom, addr);
-			if (!phys) {
-				dmadirty_count(DMADIRTY_CTR_TRANSLATE_FAIL, 1);
-				goto next;
-			}
+		if (!phys) {
+			dmadirty_count(DMADIRTY_CTR_TRANSLATE_FAIL, 1);
+		} else if (run_len && phys == run + run_len) {
+			run_len += len;
 		} else {
-			phys = dma_to_phys(dev, addr);
+			if (run_len)
+				dmadirty_mark_cpu(dev, run, run_len);
+			run = phys;
+			run_len = len;
 		}
-		if (dmadirty_is_swiotlb(dev, phys))
-			dmadirty_count(DMADIRTY_CTR_SKIP_SWIOTLB, 1);
-		else
-			dmadirty_mark_phys(phys, len);
-next:
 		addr += len;
 	}
-}
-
-/* Mark the CPU side [phys, phys + size) of a scatterlist entry. */
-static void dmadirty_mark_phys_range(phys_addr_t phys, size_t size)
-{
-	phys_addr_t end = phys + size;
-
-	while (phys < end) {
-		size_t len = min_t(u64, end - phys, PAGE_SIZE - offset_in_page(phys));
-
-		dmadirty_mark_phys(phys, len);
-		phys += len;
-	}
+	if (run_len)
+		dmadirty_mark_cpu(dev, run, run_len);
 }
 
 static bool dmadirty_dir_written(unsigned long dir)
@@ -159,60 +185,32 @@ static bool dmadirty_dir_written(unsigned long dir)
 }
 
 /*
- * dma_skip_sync (6.11+): the kernel recomputes it in dma_set_mask().  While
- * dirtying is on, every map and unmap clears it again on its device, so a
- * mapping made after a dma_set_mask() still gets its syncs seen.
+ * The handlers get the first five arguments of the hooked function.
+ *
+ * dma_unmap_page_attrs(dev, addr, size, dir, attrs),
+ * dma_unmap_phys(dev, addr, size, dir, attrs) and
+ * [__]dma_sync_single_for_cpu(dev, addr, size, dir)
  */
-static void dmadirty_keep_sync(struct device *dev)
+static void dmadirty_on_single(const unsigned long *arg)
 {
-	if (dev && dmadirty_clear_skip_sync(dev))
-		dmadirty_count(DMADIRTY_CTR_SKIP_SYNC_CLEARED, 1);
+	struct device *dev = (struct device *)arg[0];
+
+	if (dev && arg[2] && dmadirty_dir_written(arg[3]))
+		dmadirty_mark_dma(dev, arg[1], arg[2]);
 }
 
-/* dma_map_page_attrs(dev, ...), dma_map_sg_attrs(dev, ...) */
-static void dmadirty_hook_map(struct pt_regs *regs)
+/* dma_unmap_sg_attrs(dev, sg, nents, dir, attrs), [__]dma_sync_sg_for_cpu(dev, sg, nelems, dir) */
+static void dmadirty_on_sg(const unsigned long *arg)
 {
-	dmadirty_keep_sync((struct device *)regs_get_kernel_argument(regs, 0));
-}
-
-/* dma_unmap_page_attrs(dev, addr, size, dir, attrs) and
- * sync_single_for_cpu(dev, addr, size, dir): same leading arguments.
- */
-static void dmadirty_hook_single(struct pt_regs *regs)
-{
-	struct device *dev = (struct device *)regs_get_kernel_argument(regs, 0);
-	dma_addr_t addr = regs_get_kernel_argument(regs, 1);
-	size_t size = regs_get_kernel_argument(regs, 2);
-	unsigned long dir = regs_get_kernel_argument(regs, 3);
-
-	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
-	if (dev && size && dmadirty_dir_written(dir))
-		dmadirty_mark_dma(dev, addr, size);
-}
-
-static void dmadirty_hook_unmap_single(struct pt_regs *regs)
-{
-	dmadirty_hook_single(regs);
-	dmadirty_hook_map(regs);
-}
-
-/* dma_unmap_sg_attrs(dev, sg, nents, dir, attrs) and
- * sync_sg_for_cpu(dev, sg, nelems, dir).
- */
-static void dmadirty_hook_sg(struct pt_regs *regs)
-{
-	struct device *dev = (struct device *)regs_get_kernel_argument(regs, 0);
-	struct scatterlist *sgl = (struct scatterlist *)regs_get_kernel_argument(regs, 1);
-	int nents = regs_get_kernel_argument(regs, 2);
-	unsigned long dir = regs_get_kernel_argument(regs, 3);
+	struct device *dev = (struct device *)arg[0];
+	struct scatterlist *sgl = (struct scatterlist *)arg[1];
+	int nents = arg[2];
 	struct scatterlist *sg;
 	bool direct;
 	int i;
 
-	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
-	if (!dev || !sgl || !dmadirty_dir_written(dir))
+	if (!dev || !sgl || !dmadirty_dir_written(arg[3]))
 		return;
-
 	/*
 	 * The CPU pages are sg_phys().  A direct mapping maps each entry one
 	 * to one, so its DMA address tells whether swiotlb bounced it (the
@@ -226,41 +224,54 @@ static void dmadirty_hook_sg(struct pt_regs *regs)
 						    PAGE_SIZE));
 			continue;
 		}
-		dmadirty_mark_phys_range(sg_phys(sg), sg->length);
+		dmadirty_mark_phys(sg_phys(sg), sg->length);
 	}
 }
 
-static void dmadirty_hook_unmap_sg(struct pt_regs *regs)
+#ifdef HAVE_DMA_IOVA
+/* dma_iova_unlink(dev, state, offset, size, dir, attrs) */
+static void dmadirty_on_iova_unlink(const unsigned long *arg)
 {
-	dmadirty_hook_sg(regs);
-	dmadirty_hook_map(regs);
+	struct device *dev = (struct device *)arg[0];
+	struct dma_iova_state *state = (struct dma_iova_state *)arg[1];
+
+	if (dev && state && arg[3] && dmadirty_dir_written(arg[4]))
+		dmadirty_mark_dma(dev, state->addr + arg[2], arg[3]);
 }
 
-/* dma_free_attrs(dev, size, cpu_addr, dma_handle, attrs): coherent memory
+/* dma_iova_destroy(dev, state, mapped_len, dir, attrs) */
+static void dmadirty_on_iova_destroy(const unsigned long *arg)
+{
+	struct device *dev = (struct device *)arg[0];
+	struct dma_iova_state *state = (struct dma_iova_state *)arg[1];
+
+	if (dev && state && arg[2] && dmadirty_dir_written(arg[3]))
+		dmadirty_mark_dma(dev, state->addr, arg[2]);
+}
+#endif
+
+/*
+ * dma_free_attrs(dev, size, cpu_addr, dma_handle, attrs): coherent memory
  * is marked through its CPU mapping as it is freed.
  */
-static void dmadirty_hook_free(struct pt_regs *regs)
+static void dmadirty_on_free(const unsigned long *arg)
 {
-	size_t size = regs_get_kernel_argument(regs, 1);
-	void *cpu_addr = (void *)regs_get_kernel_argument(regs, 2);
-	unsigned long a = (unsigned long)cpu_addr;
+	size_t size = arg[1];
+	unsigned long a = arg[2];
 	unsigned long end = a + size;
 
-	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
-	if (!cpu_addr || !size)
+	if (!a || !size)
 		return;
 	dmadirty_count(DMADIRTY_CTR_COHERENT_FREED, 1);
 	while (a < end) {
 		size_t len = min(end - a, PAGE_SIZE - offset_in_page(a));
-		unsigned long pfn;
+		unsigned long pfn = 0;
 
 		if (is_vmalloc_addr((void *)a))
 			pfn = vmalloc_to_pfn((void *)a);
 		else if (virt_addr_valid((void *)a))
 			pfn = PHYS_PFN(__pa(a));
-		else
-			pfn = 0;
-		if (pfn && dmadirty_pfn_is_ram(pfn)) {
+		if (pfn && dmadirty_ram_run(pfn)) {
 			dmadirty_touch((void *)a, len);
 			dmadirty_count(DMADIRTY_CTR_PAGES_MARKED, 1);
 		} else {
@@ -270,72 +281,202 @@ static void dmadirty_hook_free(struct pt_regs *regs)
 	}
 }
 
+#if DMADIRTY_CAN_CLEAR_SKIP_SYNC
+/*
+ * dma_map_*(dev, ...), dma_iova_link(dev, ...), dma_need_unmap(dev): the
+ * kernel recomputes dma_skip_sync in dma_set_mask(), so while dirtying is
+ * on every map clears it again on its device, and so does the question a
+ * driver asks, at map time, before deciding to skip its unmap.
+ */
+static void dmadirty_on_map(const unsigned long *arg)
+{
+	struct device *dev = (struct device *)arg[0];
+
+	if (dev)
+		dmadirty_clear_skip_sync(dev);
+}
+#endif
+
 struct dmadirty_hook {
-	struct kprobe kp;
-	void (*fn)(struct pt_regs *regs);
-	u32 feature;		/* DMADIRTY_GUEST_FEAT_* it provides */
-	bool required;
-	bool skip_sync;		/* only to keep dma_skip_sync clear */
-	bool registered;
+	const char *name;
+	unsigned long addr;	/* the function; 0: no handler in this build */
+	void (*fn)(const unsigned long *arg);
+	const char *callee;	/* a hooked function it may call to do its work */
+	bool keep_sync;		/* only there to keep dma_skip_sync clear */
+	/* Found at load. */
+	bool present;		/* the running kernel has it */
+	bool hooked;		/* in the ftrace filter */
+	bool nested;		/* calls its callee: marked there, not here */
 };
 
-/* At function entry (an ftrace-based kprobe): regs hold the arguments. */
-static int dmadirty_pre_handler(struct kprobe *p, struct pt_regs *regs)
-{
-	container_of(p, struct dmadirty_hook, kp)->fn(regs);
-	return 0;
-}
-
-#define DMADIRTY_HOOK(sym, handler, feat, req, sync)			\
-	{								\
-		.kp = { .symbol_name = sym,				\
-			.pre_handler = dmadirty_pre_handler },		\
-		.fn = handler, .feature = feat, .required = req,	\
-		.skip_sync = sync,					\
-	}
+/* __stringify() expands compat.h's names first. */
+#define DMADIRTY_HOOK(sym, handler, inner)				\
+	{ .name = __stringify(sym), .addr = (unsigned long)sym,	\
+	  .fn = handler, .callee = inner }
+#define DMADIRTY_SYNC_HOOK(sym)						\
+	{ .name = __stringify(sym), .addr = (unsigned long)sym,	\
+	  .fn = dmadirty_on_map, .keep_sync = true }
+/* An entry point this build has no handler for: missing if the kernel has it. */
+#define DMADIRTY_NO_HOOK(sym)	{ .name = sym }
 
 static struct dmadirty_hook dmadirty_hooks[] = {
-	DMADIRTY_HOOK("dma_unmap_page_attrs", dmadirty_hook_unmap_single,
-		      DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true, false),
-	DMADIRTY_HOOK("dma_unmap_sg_attrs", dmadirty_hook_unmap_sg,
-		      DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true, false),
-	DMADIRTY_HOOK(DMADIRTY_SYM_SYNC_SINGLE, dmadirty_hook_single,
-		      DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true, false),
-	DMADIRTY_HOOK(DMADIRTY_SYM_SYNC_SG, dmadirty_hook_sg,
-		      DMADIRTY_GUEST_FEAT_UNMAP_SYNC, true, false),
-	DMADIRTY_HOOK("dma_free_attrs", dmadirty_hook_free,
-		      DMADIRTY_GUEST_FEAT_COHERENT, false, false),
-	DMADIRTY_HOOK("dma_map_page_attrs", dmadirty_hook_map, 0, false, true),
-	DMADIRTY_HOOK("dma_map_sg_attrs", dmadirty_hook_map, 0, false, true),
+	DMADIRTY_HOOK(dma_unmap_page_attrs, dmadirty_on_single, "dma_unmap_phys"),
+	DMADIRTY_HOOK(dma_unmap_sg_attrs, dmadirty_on_sg, NULL),
+#ifdef HAVE_DMA_MAP_PHYS
+	DMADIRTY_HOOK(dma_unmap_phys, dmadirty_on_single, NULL),
+#else
+	DMADIRTY_NO_HOOK("dma_unmap_phys"),
+#endif
+#ifdef HAVE_DMA_IOVA
+	DMADIRTY_HOOK(dma_iova_unlink, dmadirty_on_iova_unlink, NULL),
+	DMADIRTY_HOOK(dma_iova_destroy, dmadirty_on_iova_destroy, "dma_iova_unlink"),
+#else
+	DMADIRTY_NO_HOOK("dma_iova_unlink"),
+	DMADIRTY_NO_HOOK("dma_iova_destroy"),
+#endif
+	DMADIRTY_HOOK(dmadirty_sync_single_for_cpu, dmadirty_on_single, NULL),
+	DMADIRTY_HOOK(dmadirty_sync_sg_for_cpu, dmadirty_on_sg, NULL),
+#ifdef HAVE_DMA_SYNC_FOR_CPU_INTERNAL
+	DMADIRTY_NO_HOOK("dma_sync_single_for_cpu"),
+	DMADIRTY_NO_HOOK("dma_sync_sg_for_cpu"),
+#else
+	DMADIRTY_NO_HOOK("__dma_sync_single_for_cpu"),
+	DMADIRTY_NO_HOOK("__dma_sync_sg_for_cpu"),
+#endif
+	DMADIRTY_HOOK(dma_free_attrs, dmadirty_on_free, NULL),
+#if DMADIRTY_CAN_CLEAR_SKIP_SYNC
+	DMADIRTY_SYNC_HOOK(dma_map_page_attrs),
+	DMADIRTY_SYNC_HOOK(dma_map_sg_attrs),
+#ifdef HAVE_DMA_MAP_PHYS
+	DMADIRTY_SYNC_HOOK(dma_map_phys),
+#endif
+#ifdef HAVE_DMA_IOVA
+	DMADIRTY_SYNC_HOOK(dma_iova_link),
+#endif
+#ifdef HAVE_DMA_NEED_UNMAP
+	DMADIRTY_SYNC_HOOK(dma_need_unmap),
+#endif
+#endif
 };
 
-static void dmadirty_clear_one_dev(struct device *dev)
+/* The hook whose function starts at (or just before, for ENDBR) @ip. */
+static const struct dmadirty_hook *dmadirty_hook_at(unsigned long ip)
 {
-	if (dmadirty_clear_skip_sync(dev))
-		dmadirty_count(DMADIRTY_CTR_SKIP_SYNC_CLEARED, 1);
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
+		const struct dmadirty_hook *h = &dmadirty_hooks[i];
+
+		if (h->hooked && ip - h->addr < 16)
+			return h;
+	}
+	return NULL;
 }
 
-static int dmadirty_clear_one(struct device *dev, void *unused)
+static void notrace dmadirty_ftrace_func(unsigned long ip, unsigned long parent_ip,
+					 struct ftrace_ops *op, dmadirty_fregs_t *regs)
 {
-	dmadirty_clear_one_dev(dev);
-	return 0;
+	const struct dmadirty_hook *h = dmadirty_hook_at(ip);
+	unsigned long arg[5];
+	int i;
+
+	if (!h)
+		return;
+	for (i = 0; i < ARRAY_SIZE(arg); i++)
+		arg[i] = dmadirty_farg(regs, i);
+	if (!h->keep_sync)
+		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
+	h->fn(arg);
+	if (h->keep_sync || !dmadirty_use_skip_sync())
+		return;
+	/* An unmap or sync also keeps its device's flag clear. */
+	if (arg[0])
+		dmadirty_clear_skip_sync((struct device *)arg[0]);
 }
 
 /*
- * DMA masters on the platforms we support are PCI and platform devices;
- * others get the flag cleared at their next map or unmap.  The flag is
- * left clear when dirtying goes off: a clear flag only costs a call into
- * the sync path, while setting it wrongly would lose syncs.
+ * No FTRACE_OPS_FL_RECURSION: ftrace guards the callback against
+ * recursion and runs it with preemption off.
  */
-static void dmadirty_clear_all_skip_sync(void)
+static struct ftrace_ops dmadirty_ops = {
+	.func = dmadirty_ftrace_func,
+	.flags = DMADIRTY_FTRACE_FLAGS | FTRACE_OPS_FL_PERMANENT,
+};
+
+/* A scratch ops whose filter only tells whether the kernel has a function. */
+static struct ftrace_ops dmadirty_lookup_ops;
+
+static int dmadirty_filter(struct ftrace_ops *ops, const char *name, int reset)
 {
-	bus_for_each_dev(&pci_bus_type, NULL, NULL, dmadirty_clear_one);
-	bus_for_each_dev(&platform_bus_type, NULL, NULL, dmadirty_clear_one);
+	char buf[KSYM_NAME_LEN];
+
+	/* ftrace_set_filter() parses, and may write to, its buffer. */
+	strscpy(buf, name, sizeof(buf));
+	return ftrace_set_filter(ops, buf, strlen(buf), reset);
 }
 
-static bool dmadirty_use_skip_sync(void)
+static void dmadirty_filter_free(struct ftrace_ops *ops)
 {
-	return DMADIRTY_HAVE_SKIP_SYNC && dmadirty_skip_sync_clear;
+#ifdef HAVE_FTRACE_FREE_FILTER
+	ftrace_free_filter(ops);
+#else
+	ftrace_set_filter(ops, NULL, 0, 1);
+#endif
+}
+
+/*
+ * Does the code of @outer call or jump to @inner?  Scans @outer's own
+ * bytes (its size from kallsyms) for a rel32 call, jmp or jcc whose target
+ * is @inner, or the padding before it that call thunks use.  Used only to
+ * leave out a wrapper whose work its callee does, so each page is counted
+ * once: a miss keeps both hooks (a page counted twice, never lost).
+ */
+static bool dmadirty_calls(unsigned long outer, unsigned long inner)
+{
+	char sym[KSYM_SYMBOL_LEN];
+	unsigned long size;
+	const char *slash;
+	u8 code[1024];
+	size_t i;
+
+	sprint_symbol(sym, outer);
+	slash = strrchr(sym, '/');
+	if (!slash || kstrtoul(slash + 1, 16, &size) || !size)
+		return false;
+	/* "name+0x0/0xsize": @outer must be the start of its symbol. */
+	if (!strstr(sym, "+0x0/"))
+		return false;
+	size = min_t(unsigned long, size, sizeof(code));
+	if (copy_from_kernel_nofault(code, (void *)outer, size))
+		return false;
+
+	for (i = 0; i + 5 <= size; i++) {
+		unsigned int oplen;
+		unsigned long target;
+		s32 rel;
+
+		if (code[i] == 0xe8 || code[i] == 0xe9)
+			oplen = 1;
+		else if (code[i] == 0x0f && i + 6 <= size && (code[i + 1] & 0xf0) == 0x80)
+			oplen = 2;
+		else
+			continue;
+		memcpy(&rel, code + i + oplen, sizeof(rel));
+		target = outer + i + oplen + sizeof(rel) + (long)rel;
+		if (target + 16 >= inner && target <= inner + 16)
+			return true;
+	}
+	return false;
+}
+
+static struct dmadirty_hook *dmadirty_hook_named(const char *name)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
+		if (!strcmp(dmadirty_hooks[i].name, name))
+			return &dmadirty_hooks[i];
+	return NULL;
 }
 
 bool dmadirty_dirty_on(void)
@@ -343,107 +484,204 @@ bool dmadirty_dirty_on(void)
 	return READ_ONCE(dmadirty_armed);
 }
 
-u32 dmadirty_guest_features(void)
+/* Kernel mode: the kernel's own sysctl is the truth. */
+static bool dmadirty_kernel_sysctl_on(void)
 {
-	u32 feat = 0;
-	int i;
+	struct file *f = filp_open("/proc/sys/vm/dma_mark_dirty", O_RDONLY, 0);
+	char c = '0';
+	loff_t pos = 0;
 
-	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
-		if (dmadirty_hooks[i].registered)
-			feat |= dmadirty_hooks[i].feature;
-	if (feat)
-		feat |= DMADIRTY_GUEST_FEAT_IOMMU;
-	return feat;
+	if (IS_ERR(f))
+		return false;
+	if (kernel_read(f, &c, 1, &pos) != 1)
+		c = '0';
+	filp_close(f, NULL);
+	return c == '1';
 }
 
-/* Disarm hooks [0, upto), last first. */
-static void dmadirty_disarm(int upto)
+bool dmadirty_enabled(void)
 {
-	while (--upto >= 0)
-		if (dmadirty_hooks[upto].registered)
-			disable_kprobe(&dmadirty_hooks[upto].kp);
+	if (dmadirty_kernel_mode)
+		return dmadirty_kernel_sysctl_on();
+	return dmadirty_dirty_on();
+}
+
+bool dmadirty_coverage_complete(void)
+{
+	int i;
+
+	if (dmadirty_kernel_mode)
+		return true;
+	if (DMADIRTY_KERNEL_SKIPS_SYNC && !dmadirty_use_skip_sync())
+		return false;
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
+		const struct dmadirty_hook *h = &dmadirty_hooks[i];
+
+		if (h->present && !h->hooked && !h->nested && !h->keep_sync)
+			return false;
+		if (h->present && h->keep_sync && !h->hooked && dmadirty_use_skip_sync())
+			return false;
+	}
+	return true;
+}
+
+/* Space-separated names: hooked (@missing false) or missing (true). */
+ssize_t dmadirty_hooks_show(char *buf, bool missing)
+{
+	ssize_t n = 0;
+	int i;
+
+	if (missing && DMADIRTY_KERNEL_SKIPS_SYNC && !dmadirty_use_skip_sync())
+		n += sysfs_emit_at(buf, n, "dma_skip_sync ");
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
+		const struct dmadirty_hook *h = &dmadirty_hooks[i];
+		bool miss = h->present && !h->hooked && !h->nested &&
+			    (!h->keep_sync || dmadirty_use_skip_sync());
+
+		if (missing && miss)
+			n += sysfs_emit_at(buf, n, "%s ", h->name);
+		else if (!missing && h->hooked)
+			n += sysfs_emit_at(buf, n, "%s ", h->name);
+		else if (!missing && h->nested)
+			n += sysfs_emit_at(buf, n, "%s(%s) ", h->name, h->callee);
+	}
+	if (n)
+		buf[n - 1] = '\n';
+	else
+		n = sysfs_emit(buf, "\n");
+	return n;
+}
+
+u32 dmadirty_guest_features(void)
+{
+	if (!dmadirty_kernel_mode && !dmadirty_coverage_complete())
+		return 0;
+	return DMADIRTY_GUEST_FEAT_UNMAP_SYNC | DMADIRTY_GUEST_FEAT_IOMMU |
+	       DMADIRTY_GUEST_FEAT_COHERENT;
+}
+
+u32 dmadirty_guest_state(void)
+{
+	u32 state = 0;
+
+	if (dmadirty_enabled())
+		state |= DMADIRTY_GUEST_STATE_DIRTYING;
+	if (!dmadirty_coverage_complete())
+		state |= DMADIRTY_GUEST_STATE_ERROR;
+	return state;
 }
 
 int dmadirty_dirty_set(bool on)
 {
+	unsigned int drained;
 	int ret = 0;
-	int i;
 
 	mutex_lock(&dmadirty_switch_lock);
 	if (on == dmadirty_armed)
 		goto out_unlock;
 
 	if (on) {
-		for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
-			if (!dmadirty_hooks[i].registered)
-				continue;
-			ret = enable_kprobe(&dmadirty_hooks[i].kp);
-			if (ret) {
-				pr_err("cannot arm the probe on %s: %d\n",
-				       dmadirty_hooks[i].kp.symbol_name, ret);
-				dmadirty_disarm(i);
-				goto out_sync;
-			}
+		if (!dmadirty_coverage_complete()) {
+			pr_err("refusing to turn dirtying on: DMA entry points not covered (see /sys/class/misc/dmadirty/missing)\n");
+			ret = -EOPNOTSUPP;
+			goto out_unlock;
 		}
-		/* Probes first, so no map after the walk slips by. */
+		ret = register_ftrace_function(&dmadirty_ops);
+		if (ret) {
+			pr_err("cannot arm the DMA hooks: %d\n", ret);
+			goto out_unlock;
+		}
+		WRITE_ONCE(dmadirty_armed, true);
+		/* No CPU still runs an unarmed call site. */
+		synchronize_rcu();
+		/* Hooks first, so no map after the walk slips by. */
 		if (dmadirty_use_skip_sync())
 			dmadirty_clear_all_skip_sync();
+		drained = dmadirty_drain_block();
+		pr_info("dirtying on (%u block queues drained)\n", drained);
 	} else {
-		dmadirty_disarm(ARRAY_SIZE(dmadirty_hooks));
+		ret = unregister_ftrace_function(&dmadirty_ops);
+		if (ret) {
+			pr_err("cannot disarm the DMA hooks: %d\n", ret);
+			goto out_unlock;
+		}
+		WRITE_ONCE(dmadirty_armed, false);
+		/* No CPU still runs a handler. */
+		synchronize_rcu();
+		pr_info("dirtying off\n");
 	}
-	WRITE_ONCE(dmadirty_armed, on);
-	pr_info("dirtying %s\n", on ? "on" : "off");
-out_sync:
-	/* No CPU still runs a handler, or an unarmed path, of the old state. */
-	synchronize_rcu();
 out_unlock:
 	mutex_unlock(&dmadirty_switch_lock);
 	return ret;
 }
 
 /*
- * The probes are registered disarmed at load: registration resolves the
- * symbols (no kallsyms_lookup_name(), which is not exported), arming is
- * then only the ftrace patching of the call sites.
+ * Resolve every entry point at load: the filter of the ops holds the ones
+ * with a handler; the others are only looked up.  Then leave out the
+ * wrappers whose callee is hooked and does their work.
  */
-int dmadirty_dirty_init(void)
+int dmadirty_dirty_init(bool kernel_has_sysctl)
 {
 	int ret;
 	int i;
 
+	dmadirty_kernel_mode = kernel_has_sysctl;
+	if (kernel_has_sysctl)
+		return 0;
+	ret = dmadirty_skip_sync_init();
+	if (ret)
+		return ret;
+
 	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
 		struct dmadirty_hook *h = &dmadirty_hooks[i];
 
-		if (h->skip_sync && !dmadirty_use_skip_sync())
+		h->present = !dmadirty_filter(&dmadirty_lookup_ops, h->name, 1);
+		if (!h->present || !h->addr)
 			continue;
-		h->kp.flags = KPROBE_FLAG_DISABLED;
-		ret = register_kprobe(&h->kp);
-		if (ret) {
-			pr_warn("no probe on %s: %d\n", h->kp.symbol_name, ret);
-			if (h->required)
-				goto err_unregister;
+		if (h->keep_sync && !dmadirty_use_skip_sync())
+			continue;
+		if (dmadirty_break_hook && !strcmp(dmadirty_break_hook, h->name)) {
+			pr_warn("break_hook: not hooking %s\n", h->name);
 			continue;
 		}
-		h->registered = true;
+		h->hooked = true;
 	}
-	return 0;
+	dmadirty_filter_free(&dmadirty_lookup_ops);
 
-err_unregister:
-	while (--i >= 0) {
-		if (dmadirty_hooks[i].registered)
-			unregister_kprobe(&dmadirty_hooks[i].kp);
-		dmadirty_hooks[i].registered = false;
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
+		struct dmadirty_hook *h = &dmadirty_hooks[i];
+		struct dmadirty_hook *inner;
+
+		if (!h->hooked || !h->callee)
+			continue;
+		inner = dmadirty_hook_named(h->callee);
+		if (inner && inner->hooked && dmadirty_calls(h->addr, inner->addr)) {
+			h->hooked = false;
+			h->nested = true;
+		}
 	}
-	return ret;
+
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
+		struct dmadirty_hook *h = &dmadirty_hooks[i];
+
+		if (!h->hooked)
+			continue;
+		ret = dmadirty_filter(&dmadirty_ops, h->name, 0);
+		if (ret) {
+			pr_warn("cannot hook %s: %d\n", h->name, ret);
+			h->hooked = false;
+		}
+	}
+	if (!dmadirty_coverage_complete())
+		pr_warn("DMA coverage incomplete: dirtying cannot be turned on\n");
+	return 0;
 }
 
 void dmadirty_dirty_exit(void)
 {
-	int i;
-
+	if (dmadirty_kernel_mode)
+		return;
 	/* Unregistering waits for handlers that are still running. */
-	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
-		if (dmadirty_hooks[i].registered)
-			unregister_kprobe(&dmadirty_hooks[i].kp);
-	WRITE_ONCE(dmadirty_armed, false);
+	dmadirty_dirty_set(false);
+	dmadirty_filter_free(&dmadirty_ops);
 }

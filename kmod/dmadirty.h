@@ -3,7 +3,9 @@
  * dmadirty.ko internals shared between its files.
  *
  *  main.c     lifecycle, the vm.dma_mark_dirty sysctl, counters in sysfs
- *  dirty.c    kprobes on the DMA API, page marking
+ *  dirty.c    the ftrace hooks on the DMA API, page marking, coverage
+ *  drain.c    what enable does beyond the hooks: dma_skip_sync, in-flight I/O
+ *  ram.c      which page frames are RAM, without a lock
  *  bridge.c   the vendor block on a PCI bridge (the hypervisor channel)
  *  chardev.c  /dev/dmadirty, the agent's interface
  */
@@ -12,6 +14,8 @@
 
 #include <linux/percpu.h>
 #include <linux/types.h>
+
+struct device;
 
 #include "dmadirty_uapi.h"
 #include "dmadirty_vendor.h"
@@ -31,15 +35,28 @@ static inline void dmadirty_count(enum dmadirty_counter idx, u64 n)
 u64 dmadirty_counter_read(enum dmadirty_counter idx);
 
 /* main.c */
-bool dmadirty_enabled(void);
 u32 dmadirty_source(void);
 
 /* dirty.c */
-int dmadirty_dirty_init(void);
+int dmadirty_dirty_init(bool kernel_has_sysctl);
 void dmadirty_dirty_exit(void);
 int dmadirty_dirty_set(bool on);
 bool dmadirty_dirty_on(void);
+bool dmadirty_enabled(void);
+bool dmadirty_coverage_complete(void);
+ssize_t dmadirty_hooks_show(char *buf, bool missing);
 u32 dmadirty_guest_features(void);
+u32 dmadirty_guest_state(void);
+
+/* drain.c */
+bool dmadirty_clear_skip_sync(struct device *dev);
+void dmadirty_clear_all_skip_sync(void);
+unsigned int dmadirty_drain_block(void);
+
+/* ram.c */
+int dmadirty_ram_init(void);
+void dmadirty_ram_exit(void);
+unsigned long dmadirty_ram_run(unsigned long pfn);
 
 /* bridge.c */
 int dmadirty_bridge_init(void);
@@ -51,6 +68,7 @@ void dmadirty_bridge_guest(u32 *acked, u32 *state);
 void dmadirty_bridge_agent_gone(void);
 void dmadirty_bridge_poll_start(void);
 void dmadirty_bridge_poll_stop(void);
+void dmadirty_bridge_refresh(void);
 
 /* chardev.c */
 struct attribute_group;

@@ -2,7 +2,8 @@
 # DKMS tree (sources, proto/ headers, dkms.conf) in $(builddir)/dmadirty-dkms
 # and, when configure found a kernel build tree, builds the module there.
 kmod_files = kmod/Kbuild kmod/Makefile kmod/probe.sh kmod/compat.h \
-	kmod/dmadirty.h kmod/main.c kmod/dirty.c kmod/bridge.c kmod/chardev.c
+	kmod/dmadirty.h kmod/main.c kmod/dirty.c kmod/drain.c kmod/ram.c \
+	kmod/bridge.c kmod/chardev.c
 kmod_proto = proto/dmadirty_uapi.h proto/dmadirty_vendor.h
 EXTRA_DIST += $(kmod_files) kmod/README.md kmod/.gitignore packaging/dkms.conf kmod/checkpatch.sh
 

@@ -34,11 +34,6 @@ u64 dmadirty_counter_read(enum dmadirty_counter idx)
 	return sum;
 }
 
-bool dmadirty_enabled(void)
-{
-	return dmadirty_dirty_on();
-}
-
 u32 dmadirty_source(void)
 {
 	return dmadirty_src;
@@ -46,7 +41,9 @@ u32 dmadirty_source(void)
 
 /*
  * The write returns only after dmadirty_dirty_set() armed or disarmed every
- * probe and an RCU grace period passed: no CPU still runs the old state.
+ * hook and an RCU grace period passed: no CPU still runs the old state.
+ * A refused enable (coverage incomplete, hooks that cannot be armed) fails
+ * the write and puts the error bit in the vendor block.
  */
 static int dmadirty_sysctl_handler(dmadirty_ctl_table_t *table, int write,
 				   void *buffer, size_t *lenp, loff_t *ppos)
@@ -63,7 +60,10 @@ static int dmadirty_sysctl_handler(dmadirty_ctl_table_t *table, int write,
 	ret = proc_dointvec_minmax(&tmp, write, buffer, lenp, ppos);
 	if (ret || !write)
 		return ret;
-	return dmadirty_dirty_set(val);
+	ret = dmadirty_dirty_set(val);
+	if (ret)
+		dmadirty_bridge_refresh();
+	return ret;
 }
 
 /* One entry and, for kernels without register_sysctl_sz(), a sentinel. */
@@ -90,9 +90,25 @@ static bool dmadirty_kernel_has_sysctl(void)
 static ssize_t enabled_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
-	return sysfs_emit(buf, "%d\n", dmadirty_dirty_on());
+	return sysfs_emit(buf, "%d\n", dmadirty_enabled());
 }
 static DEVICE_ATTR_RO(enabled);
+
+/* The DMA API functions hooked; a wrapper done by its callee as f(callee). */
+static ssize_t hooks_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return dmadirty_hooks_show(buf, false);
+}
+static DEVICE_ATTR_RO(hooks);
+
+/* Entry points the running kernel has and the module cannot cover. */
+static ssize_t missing_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return dmadirty_hooks_show(buf, true);
+}
+static DEVICE_ATTR_RO(missing);
 
 #define DMADIRTY_COUNTER_ATTR(name, idx)				\
 static ssize_t name##_show(struct device *dev,				\
@@ -122,6 +138,8 @@ static struct attribute *dmadirty_attrs[] = {
 	&dev_attr_coherent_freed.attr,
 	&dev_attr_skip_sync_cleared.attr,
 	&dev_attr_enabled.attr,
+	&dev_attr_hooks.attr,
+	&dev_attr_missing.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(dmadirty);
@@ -151,12 +169,15 @@ static int __init dmadirty_init(void)
 	if (dmadirty_kernel_has_sysctl()) {
 		/* The kernel dirties pages itself: only the channel is ours. */
 		dmadirty_src = DMADIRTY_SOURCE_KERNEL;
-		pr_info("kernel has vm.dma_mark_dirty, probes not used\n");
+		pr_info("kernel has vm.dma_mark_dirty, hooks not used\n");
 	} else {
-		ret = dmadirty_dirty_init();
+		ret = dmadirty_ram_init();
 		if (ret)
 			return ret;
 	}
+	ret = dmadirty_dirty_init(dmadirty_src == DMADIRTY_SOURCE_KERNEL);
+	if (ret)
+		goto err_ram_exit;
 
 	ret = dmadirty_chardev_init(dmadirty_groups);
 	if (ret)
@@ -190,8 +211,10 @@ err_bridge_exit:
 err_chardev_exit:
 	dmadirty_chardev_exit();
 err_dirty_exit:
+	dmadirty_dirty_exit();
+err_ram_exit:
 	if (dmadirty_src == DMADIRTY_SOURCE_MODULE)
-		dmadirty_dirty_exit();
+		dmadirty_ram_exit();
 	return ret;
 }
 
@@ -202,8 +225,9 @@ static void __exit dmadirty_exit(void)
 		unregister_sysctl_table(dmadirty_sysctl_header);
 	dmadirty_bridge_exit();
 	dmadirty_chardev_exit();
+	dmadirty_dirty_exit();
 	if (dmadirty_src == DMADIRTY_SOURCE_MODULE)
-		dmadirty_dirty_exit();
+		dmadirty_ram_exit();
 	pr_info("unloaded\n");
 }
 
