@@ -1,6 +1,7 @@
 #!/bin/bash
 # make bench-kmod: cost of dmadirty.ko on a map/sync/unmap loop, in a guest
-# under QEMU TCG, for each guest kernel with headers.  Prints the median
+# under QEMU TCG, for each kernel of the matrix (tests/kernels; DD_KERNELS
+# narrows it).  Prints the median
 # loop time per iteration for "module not loaded", "loaded, disabled" and
 # "enabled", their ratios (goal: disabled/not-loaded <= 1.02) and the cost
 # per page marked.  TCG timings are only comparable within one boot.
@@ -12,14 +13,15 @@ set -u
 work=$top_builddir/tests/vm/bench.work
 rm -rf "$work"
 mkdir -p "$work"
-for kver in $(vm_kernels); do
-	[ -e "/lib/modules/$kver/build/Makefile" ] || continue
+# shellcheck disable=SC2086
+matrix=$(vm_matrix ${DD_KERNELS:-}) || exit 1
+while read -r name kver; do
 	vm_build_kmod "$kver" "$work" || exit 1
 	vm_initramfs "$work/$kver.cpio.gz" "$kver" "$top_srcdir/tests/vm/guest-bench.sh" \
 		--ko "$work/$kver/dmadirty.ko" --ko "$work/$kver/dmadirty_dmatest.ko" || exit 1
 	VM_SMP=1 vm_boot "$work/$kver.log" "$kver" "$work/$kver.cpio.gz" 600 \
 		-- -device pci-testdev || { tail -n 30 "$work/$kver.log"; exit 1; }
-	echo "== $kver"
+	echo "== $name $kver"
 	awk -v n="${BENCH_N:-20000}" '
 		function median(a, k,   i, j, t) {
 			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
@@ -42,4 +44,4 @@ for kver in $(vm_kernels); do
 			printf "  enabled/not-loaded  = %.3f (median %.3f)\n", me / mn, mde / mdn
 			if (pages) printf "  cost per page marked = %.1f ns (median %.1f)\n", (me - mn) / pages, (mde - mdn) / pages
 		}' "$work/$kver.log"
-done
+done <<<"$matrix"

@@ -17,7 +17,9 @@ vm_build_kmod() {
 	cp "$src"/tests/vm/modules/Kbuild "$src"/tests/vm/modules/Makefile \
 		"$src"/tests/vm/modules/*.c "$out/modules/"
 	cp "$src"/proto/dmadirty_vendor.h "$out/modules/proto/"
+	# The test modules use the module's compile probes (HAVE_*).
 	vm_kbuild "$kver" "$out/kmod" -s >"$out/build.log" 2>&1 &&
+		cp "$out/kmod/dmadirty_config.h" "$out/modules/" &&
 		vm_kbuild "$kver" "$out/modules" -s >>"$out/build.log" 2>&1 ||
 		{ cat "$out/build.log" >&2; return 1; }
 	cp "$out"/kmod/dmadirty.ko "$out"/modules/*.ko "$out/"

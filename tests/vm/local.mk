@@ -1,6 +1,7 @@
-# tests/vm: dmadirty.ko in real guest kernels (6.1 and 6.12) under QEMU TCG.
+# tests/vm: dmadirty.ko in the guest kernels of tests/kernels/matrix.txt
+# (5.10 to 7.3) under QEMU TCG.
 # tests/lib/vm.sh is the shared initramfs/boot library for every VM suite.
-EXTRA_DIST += tests/lib/vm.sh \
+EXTRA_DIST += tests/lib/vm.sh tests/kernels/matrix.txt tests/kernels/setup.sh \
 	tests/vm/kmod.sh tests/vm/guest-kmod.sh tests/vm/build-modules.sh \
 	tests/vm/bench-kmod.sh tests/vm/guest-bench.sh \
 	tests/vm/dmadirty-vmtest.c \
@@ -11,7 +12,15 @@ if ENABLE_VM_TESTS
 TESTS += tests/vm/kmod.sh
 endif
 
+# make check boots every kernel plain and the oldest and the newest also
+# with intel-iommu and swiotlb=force; check-matrix boots every kernel in
+# all three modes (DD_KERNELS="NAME..." narrows it to some kernels).
+check-matrix:
+	top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) \
+	QEMU_SYSTEM='$(QEMU_SYSTEM)' DD_MATRIX=full $(SHELL) $(srcdir)/tests/vm/kmod.sh
+
 # Not in make check: timing under TCG, ratios measured in one boot.
 bench-kmod:
 	top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) \
 	QEMU_SYSTEM='$(QEMU_SYSTEM)' $(SHELL) $(srcdir)/tests/vm/bench-kmod.sh
+.PHONY: check-matrix bench-kmod

@@ -16,17 +16,31 @@
  *       coherent SIZE          dma_alloc_coherent + dma_free_coherent
  *       setmask                dma_set_mask_and_coherent() again
  *       bench N                N x (map, sync, unmap) of one page
+ *       phys OFF LEN           dma_map_phys + dma_unmap_phys (7.x)
+ *       iova N MODE            N pages through the IOVA API (6.16+, behind an
+ *                              IOMMU): MODE 0 unlink then free, 1 destroy
+ *       hold OFF LEN           map a buffer and keep it mapped
+ *       release                unmap the held buffer (expected: its pages)
+ *       raw PHYS LEN           unmap the direct DMA address of PHYS, which
+ *                              need not be RAM (expected: 0 pages marked)
+ *       watch OFF LEN          map, unmap under a write watchpoint on the word
+ *                              dmadirty touches; "hits" counts the writes seen
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+
+#include "dmadirty_config.h"
 
 #define DMATEST_MAX_SG	16
 
@@ -35,6 +49,12 @@ static struct dentry *dmatest_dir;
 static DEFINE_MUTEX(dmatest_lock);
 static u64 dmatest_expected;
 static u64 dmatest_ns;
+static u64 dmatest_hits;
+static atomic_t dmatest_hit_count;
+static struct page *dmatest_held;
+static dma_addr_t dmatest_held_addr;
+static unsigned int dmatest_held_len;
+static u64 dmatest_held_pages;
 
 static u64 dmatest_span(unsigned int off, unsigned int len)
 {
@@ -139,10 +159,158 @@ static int dmatest_bench(struct device *dev, unsigned int n)
 	return i == n ? 0 : -EIO;
 }
 
+#ifdef HAVE_DMA_MAP_PHYS
+static int dmatest_phys(struct device *dev, unsigned int off, unsigned int len)
+{
+	struct page *page = alloc_pages(GFP_KERNEL, 2);
+	dma_addr_t addr;
+
+	if (!page)
+		return -ENOMEM;
+	addr = dma_map_phys(dev, page_to_phys(page) + off, len, DMA_FROM_DEVICE, 0);
+	if (dma_mapping_error(dev, addr)) {
+		__free_pages(page, 2);
+		return -EIO;
+	}
+	dma_unmap_phys(dev, addr, len, DMA_FROM_DEVICE, 0);
+	__free_pages(page, 2);
+	dmatest_expected = dmatest_span(off, len);
+	return 0;
+}
+#else
+static int dmatest_phys(struct device *dev, unsigned int off, unsigned int len)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
+#ifdef HAVE_DMA_IOVA
+static int dmatest_iova(struct device *dev, unsigned int n, unsigned int destroy)
+{
+	struct dma_iova_state state = { };
+	struct page *page;
+	unsigned int i;
+	int ret = 0;
+
+	if (!n || n > 64)
+		return -EINVAL;
+	page = alloc_pages(GFP_KERNEL, get_order(n * PAGE_SIZE));
+	if (!page)
+		return -ENOMEM;
+	if (!dma_iova_try_alloc(dev, &state, page_to_phys(page), n * PAGE_SIZE)) {
+		ret = -EOPNOTSUPP;
+		goto out_free;
+	}
+	for (i = 0; i < n && !ret; i++)
+		ret = dma_iova_link(dev, &state, page_to_phys(page) + i * PAGE_SIZE,
+				    i * PAGE_SIZE, PAGE_SIZE, DMA_FROM_DEVICE, 0);
+	if (!ret)
+		ret = dma_iova_sync(dev, &state, 0, n * PAGE_SIZE);
+	if (destroy) {
+		dma_iova_destroy(dev, &state, i * PAGE_SIZE, DMA_FROM_DEVICE, 0);
+	} else {
+		dma_iova_unlink(dev, &state, 0, i * PAGE_SIZE, DMA_FROM_DEVICE, 0);
+		dma_iova_free(dev, &state);
+	}
+	dmatest_expected = ret ? 0 : n;
+out_free:
+	__free_pages(page, get_order(n * PAGE_SIZE));
+	return ret;
+}
+#else
+static int dmatest_iova(struct device *dev, unsigned int n, unsigned int destroy)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
+static int dmatest_hold(struct device *dev, unsigned int off, unsigned int len)
+{
+	if (dmatest_held || !len || off + len > 4 * PAGE_SIZE)
+		return -EINVAL;
+	dmatest_held = alloc_pages(GFP_KERNEL, 2);
+	if (!dmatest_held)
+		return -ENOMEM;
+	dmatest_held_addr = dma_map_page(dev, dmatest_held, off, len, DMA_FROM_DEVICE);
+	if (dma_mapping_error(dev, dmatest_held_addr)) {
+		__free_pages(dmatest_held, 2);
+		dmatest_held = NULL;
+		return -EIO;
+	}
+	dmatest_held_len = len;
+	dmatest_held_pages = dmatest_span(off, len);
+	dmatest_expected = dmatest_held_pages;
+	return 0;
+}
+
+static int dmatest_release(struct device *dev)
+{
+	if (!dmatest_held)
+		return -EINVAL;
+	dma_unmap_page(dev, dmatest_held_addr, dmatest_held_len, DMA_FROM_DEVICE);
+	__free_pages(dmatest_held, 2);
+	dmatest_held = NULL;
+	dmatest_expected = dmatest_held_pages;
+	return 0;
+}
+
+/* Direct mapping only: the unmap of a DMA address that maps no RAM. */
+static int dmatest_raw(struct device *dev, unsigned long phys, unsigned int len)
+{
+	dma_unmap_page(dev, phys_to_dma(dev, phys), len, DMA_FROM_DEVICE);
+	dmatest_expected = 0;
+	return 0;
+}
+
+static void dmatest_hit(struct perf_event *bp, struct perf_sample_data *data,
+			struct pt_regs *regs)
+{
+	atomic_inc(&dmatest_hit_count);
+}
+
+/*
+ * The effect itself, not dmadirty's counters: a hardware write watchpoint
+ * on the aligned word inside the buffer that a page marking writes.
+ */
+static int dmatest_watch(struct device *dev, unsigned int off, unsigned int len)
+{
+	struct perf_event_attr attr;
+	struct perf_event * __percpu *bp;
+	struct page *page;
+	dma_addr_t addr;
+	void *va;
+
+	if (!len || off + len > PAGE_SIZE || ALIGN(off, 8) + 8 > off + len)
+		return -EINVAL;
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	va = page_address(page) + ALIGN(off, 8);
+	hw_breakpoint_init(&attr);
+	attr.bp_addr = (unsigned long)va;
+	attr.bp_len = HW_BREAKPOINT_LEN_8;
+	attr.bp_type = HW_BREAKPOINT_W;
+	atomic_set(&dmatest_hit_count, 0);
+	bp = register_wide_hw_breakpoint(&attr, dmatest_hit, NULL);
+	if (IS_ERR_VALUE((__force unsigned long)bp)) {
+		__free_page(page);
+		return (__force long)bp;
+	}
+	addr = dma_map_page(dev, page, off, len, DMA_FROM_DEVICE);
+	if (!dma_mapping_error(dev, addr))
+		dma_unmap_page(dev, addr, len, DMA_FROM_DEVICE);
+	unregister_wide_hw_breakpoint(bp);
+	__free_page(page);
+	dmatest_hits = atomic_read(&dmatest_hit_count);
+	dmatest_expected = 1;
+	return dma_mapping_error(dev, addr) ? -EIO : 0;
+}
+
 static ssize_t dmatest_run_write(struct file *file, const char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
 	unsigned int a, b, c, d;
+	unsigned long pa;
 	char buf[64];
 	struct device *dev;
 	int ret;
@@ -172,6 +340,18 @@ static ssize_t dmatest_run_write(struct file *file, const char __user *ubuf,
 		ret = dmatest_coherent(dev, a);
 	else if (sscanf(buf, "bench %u", &a) == 1)
 		ret = dmatest_bench(dev, a);
+	else if (sscanf(buf, "phys %u %u", &a, &b) == 2)
+		ret = dmatest_phys(dev, a, b);
+	else if (sscanf(buf, "iova %u %u", &a, &b) == 2)
+		ret = dmatest_iova(dev, a, b);
+	else if (sscanf(buf, "hold %u %u", &a, &b) == 2)
+		ret = dmatest_hold(dev, a, b);
+	else if (!strncmp(buf, "release", 7))
+		ret = dmatest_release(dev);
+	else if (sscanf(buf, "raw %lx %u", &pa, &b) == 2)
+		ret = dmatest_raw(dev, pa, b);
+	else if (sscanf(buf, "watch %u %u", &a, &b) == 2)
+		ret = dmatest_watch(dev, a, b);
 	else if (!strncmp(buf, "setmask", 7))
 		ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
 	else
@@ -229,6 +409,7 @@ static int __init dmatest_init(void)
 	debugfs_create_file("run", 0200, dmatest_dir, NULL, &dmatest_run_fops);
 	debugfs_create_u64("expected", 0400, dmatest_dir, &dmatest_expected);
 	debugfs_create_u64("ns", 0400, dmatest_dir, &dmatest_ns);
+	debugfs_create_u64("hits", 0400, dmatest_dir, &dmatest_hits);
 	return pci_register_driver(&dmatest_driver);
 }
 
