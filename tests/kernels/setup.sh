@@ -24,6 +24,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DD_CACHE:-/var/cache/dmadirty}
 mirror=${DD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# What a chroot needs besides the kernel headers: a compiler, and perl for
+# the kernel-doc check of W=1 builds.
+base_pkgs=make,gcc,libc6-dev,xz-utils,zstd,perl
 matrix=$here/matrix.txt
 
 list_only=0
@@ -71,7 +74,7 @@ make_root() {
 	rm -rf "$root"
 	mkdir -p "$cache/roots" "$cache/debs-$suite"
 	work=$(mktemp -d "$cache/roots/.build-$suite.XXXXXX")
-	if ! debootstrap --variant=minbase --include=make,gcc,libc6-dev,xz-utils,zstd \
+	if ! debootstrap --variant=minbase --include="$base_pkgs" \
 		--cache-dir="$cache/debs-$suite" "$suite" "$work" "$mirror" \
 		>"$cache/roots/debootstrap-$suite.log" 2>&1; then
 		tail -n 30 "$cache/roots/debootstrap-$suite.log" >&2
@@ -82,8 +85,20 @@ make_root() {
 	# InRelease past its Valid-Until; the signatures are still checked.
 	printf '%s\n' 'APT::Install-Recommends "false";' 'APT::Sandbox::User "root";' \
 		'Acquire::Check-Valid-Until "false";' >"$work/etc/apt/apt.conf.d/90dmadirty"
+	echo "$base_pkgs" >"$work/.dmadirty-base"
 	touch "$work/.dmadirty-root"
 	mv "$work" "$root"
+}
+
+# base ROOT: the base packages, in a root made before the list grew.
+base() {
+	local root=$1 stamp=$1/.dmadirty-base
+	[[ -f $stamp && $(cat "$stamp") == "$base_pkgs" ]] && return 0
+	(( list_only == 0 )) || die "$root lacks $base_pkgs"
+	refresh "$root"
+	in_root "$root" apt-get install -y -q ${base_pkgs//,/ } >"$root/.install.log" 2>&1 ||
+		{ tail -n 30 "$root/.install.log" >&2; die "cannot install $base_pkgs in $root"; }
+	echo "$base_pkgs" >"$stamp"
 }
 
 # refresh ROOT: apt-get update, at most once a day.
@@ -185,6 +200,7 @@ while read -r name suite target meta; do
 		make_root "$suite"
 		root=$cache/roots/$suite
 		refresh "$root"
+		base "$root"
 		kver=$(chroot_kernel "$root" "$target" "$meta")
 	fi
 	echo "$name $kver $root"

@@ -18,10 +18,15 @@ vm_build_kmod() {
 		"$src"/tests/vm/modules/*.c "$out/modules/"
 	cp "$src"/proto/dmadirty_vendor.h "$out/modules/proto/"
 	# The test modules use the module's compile probes (HAVE_*).
-	vm_kbuild "$kver" "$out/kmod" -s >"$out/build.log" 2>&1 &&
+	# W=1, and any warning about our own sources fails the build.
+	vm_kbuild "$kver" "$out/kmod" -s W=1 >"$out/build.log" 2>&1 &&
 		cp "$out/kmod/dmadirty_config.h" "$out/modules/" &&
-		vm_kbuild "$kver" "$out/modules" -s >>"$out/build.log" 2>&1 ||
+		vm_kbuild "$kver" "$out/modules" -s W=1 >>"$out/build.log" 2>&1 ||
 		{ cat "$out/build.log" >&2; return 1; }
+	if grep -E 'warning:' "$out/build.log" >&2; then
+		echo "vm_build_kmod: $kver: warnings with W=1" >&2
+		return 1
+	fi
 	cp "$out"/kmod/dmadirty.ko "$out"/modules/*.ko "$out/"
 	if [ ! -x "$dir/dmadirty-vmtest" ]; then
 		${CC:-cc} -static -O2 -Wall -I"$src/proto" -o "$dir/dmadirty-vmtest" \

@@ -9,6 +9,9 @@
  *   dmadirty-vmtest wait-host MS    HELLO, HOST, then wait for a host
  *                                   change on poll() and on the uevent
  *                                   netlink socket; prints what came
+ *   dmadirty-vmtest write-time PATH VALUE
+ *                                   writes VALUE to PATH (a sysctl) and
+ *                                   prints how long the write took, in ns
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 
@@ -199,6 +203,29 @@ static int cmd_wait_host(int ms)
 	return got_poll && got_uevent ? 0 : 1;
 }
 
+static int cmd_write_time(const char *path, const char *value)
+{
+	struct timespec t0, t1;
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0) {
+		perror(path);
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = write(fd, value, strlen(value));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	if (n != (ssize_t)strlen(value)) {
+		perror(path);
+		return 1;
+	}
+	printf("%lld\n", (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL +
+	       (t1.tv_nsec - t0.tv_nsec));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -210,6 +237,9 @@ int main(int argc, char **argv)
 		return cmd_status();
 	if (argc == 3 && !strcmp(argv[1], "wait-host"))
 		return cmd_wait_host(atoi(argv[2]));
-	fprintf(stderr, "usage: %s ioctls | ack GEN STATE | status | wait-host MS\n", argv[0]);
+	if (argc == 4 && !strcmp(argv[1], "write-time"))
+		return cmd_write_time(argv[2], argv[3]);
+	fprintf(stderr, "usage: %s ioctls | ack GEN STATE | status | wait-host MS | write-time PATH VALUE\n",
+		argv[0]);
 	return 2;
 }

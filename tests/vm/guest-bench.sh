@@ -1,25 +1,76 @@
-# Guest side of tests/vm/bench-kmod.sh: the same map/sync/unmap loop of one
-# page (dmadirty_dmatest "bench N") with dmadirty not loaded, loaded but
-# disabled, and enabled, interleaved over several rounds in one boot.
+# Guest side of tests/vm/bench-kmod.sh.  The kernel command line picks the
+# boot: dmadirty_bench=module or dmadirty_bench=swiotlb (swiotlb=force, the
+# module never loaded).  Every figure is printed as "BENCH <what> <value>";
+# the host side makes the table.
+#
+#   loop  map + sync_for_cpu + unmap of one 4 KiB or 64 KiB buffer
+#         (dmadirty_dmatest "bench N LEN"), interleaved over rounds in
+#         the states not loaded, loaded but off, on
+#   fio   NVMe O_DIRECT reads: 4 KiB random at queue depth 32 (IOPS) and
+#         1 MiB sequential (KiB/s), dirtying off and on
+#   enable  the time of the sysctl write that turns dirtying on (hooks
+#         armed, flags cleared, block queues drained)
 N=${BENCH_N:-20000}
-ROUNDS=${BENCH_ROUNDS:-11}
+ROUNDS=${BENCH_ROUNDS:-7}
 T=/sys/kernel/debug/dmadirty_dmatest
 C=/sys/class/misc/dmadirty
+SYSCTL=/proc/sys/vm/dma_mark_dirty
+BOOT=$(sed -n 's/.*dmadirty_bench=\([a-z]*\).*/\1/p' /proc/cmdline)
 
+vm_modprobe nvme
 vm_insmod dmadirty_dmatest
+n=0
+while [ ! -b /dev/nvme0n1 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+
 # Each state settles for a second first: module load and unload queue
 # deferred work (init memory freeing, RCU callbacks) that would otherwise
 # run inside the timed loop on this single vCPU.
-bench() { sleep 1; echo "bench $N" >$T/run && cat $T/ns; }
+loop() { sleep 1; echo "bench $N $1" >$T/run && cat $T/ns; }
+fio_run() {	# fio_run NAME FIO-ARGS...: prints read IOPS and KiB/s
+	_name=$1
+	shift
+	fio --name="$_name" --filename=/dev/nvme0n1 --direct=1 --thread \
+		--ioengine=libaio --runtime="${BENCH_FIO_S:-5}" --time_based \
+		--minimal "$@" 2>/dev/null | awk -F';' '{ print $8, $7 }'
+}
+fio_all() {	# fio_all STATE
+	echo "BENCH fio4k-$1 $(fio_run r4k --rw=randread --bs=4k --iodepth=32)"
+	echo "BENCH fio1m-$1 $(fio_run s1m --rw=read --bs=1M --iodepth=4)"
+}
+
+if [ "$BOOT" = swiotlb ]; then
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		r=$((r + 1))
+		echo "BENCH swiotlb4k $(loop 4096)"
+		echo "BENCH swiotlb64k $(loop 65536)"
+	done
+	fio_all swiotlb
+	exit 0
+fi
+
 r=0
-while [ $r -lt $ROUNDS ]; do
+while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
 	[ -d /sys/module/dmadirty ] && rmmod dmadirty
-	echo "BENCH notloaded $(bench)"
+	echo "BENCH notloaded4k $(loop 4096)"
+	echo "BENCH notloaded64k $(loop 65536)"
 	vm_insmod dmadirty
-	echo "BENCH disabled $(bench)"
-	echo 1 >/proc/sys/vm/dma_mark_dirty
+	echo "BENCH off4k $(loop 4096)"
+	echo 1 >$SYSCTL
 	m0=$(cat $C/pages_marked)
-	echo "BENCH enabled $(bench) $(($(cat $C/pages_marked) - m0))"
-	echo 0 >/proc/sys/vm/dma_mark_dirty
+	echo "BENCH on4k $(loop 4096) $(($(cat $C/pages_marked) - m0))"
+	m0=$(cat $C/pages_marked)
+	echo "BENCH on64k $(loop 65536) $(($(cat $C/pages_marked) - m0))"
+	echo 0 >$SYSCTL
+done
+fio_all off
+echo 1 >$SYSCTL
+fio_all on
+echo 0 >$SYSCTL
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	r=$((r + 1))
+	echo "BENCH enable $(/bin/dmadirty-vmtest write-time $SYSCTL 1)"
+	echo 0 >$SYSCTL
 done

@@ -70,6 +70,10 @@ while read -r name kver; do
 		boot "$kver" iommu dmadirty_test=iommu intel_iommu=on -- \
 			-machine q35 -device intel-iommu "${disk[@]}" -device pci-testdev
 		boot "$kver" swiotlb dmadirty_test=swiotlb swiotlb=force -- "${disk[@]}" -device pci-testdev
+		# Switching under load with one host thread per vCPU, next to
+		# the kernel's own function tracer as a control.
+		VM_TCG_OPTS=,thread=multi boot "$kver" mttcg dmadirty_test=mttcg -- \
+			"${disk[@]}" -device pci-testdev
 	fi
 done <<<"$matrix"
 result $((kernels < 1)) "kernels of the matrix tested: $kernels"

@@ -15,7 +15,8 @@
  *       syncsg K N OFF LEN     map_sg, K x sync_sg_for_cpu, unmap_sg
  *       coherent SIZE          dma_alloc_coherent + dma_free_coherent
  *       setmask                dma_set_mask_and_coherent() again
- *       bench N                N x (map, sync, unmap) of one page
+ *       bench N [LEN]          N x (map, sync, unmap) of one buffer of LEN
+ *                              bytes (default: one page)
  *       phys OFF LEN           dma_map_phys + dma_unmap_phys (7.x)
  *       iova N MODE            N pages through the IOVA API (6.16+, behind an
  *                              IOMMU): MODE 0 unlink then free, 1 destroy
@@ -136,26 +137,30 @@ static int dmatest_coherent(struct device *dev, unsigned int size)
 	return 0;
 }
 
-static int dmatest_bench(struct device *dev, unsigned int n)
+static int dmatest_bench(struct device *dev, unsigned int n, unsigned int len)
 {
-	struct page *page = alloc_page(GFP_KERNEL);
+	unsigned int order = get_order(len);
+	struct page *page;
 	ktime_t t0;
 	unsigned int i;
 
+	if (!len || order > 4)
+		return -EINVAL;
+	page = alloc_pages(GFP_KERNEL, order);
 	if (!page)
 		return -ENOMEM;
 	t0 = ktime_get();
 	for (i = 0; i < n; i++) {
-		dma_addr_t addr = dma_map_page(dev, page, 0, PAGE_SIZE, DMA_FROM_DEVICE);
+		dma_addr_t addr = dma_map_page(dev, page, 0, len, DMA_FROM_DEVICE);
 
 		if (dma_mapping_error(dev, addr))
 			break;
-		dma_sync_single_for_cpu(dev, addr, PAGE_SIZE, DMA_FROM_DEVICE);
-		dma_unmap_page(dev, addr, PAGE_SIZE, DMA_FROM_DEVICE);
+		dma_sync_single_for_cpu(dev, addr, len, DMA_FROM_DEVICE);
+		dma_unmap_page(dev, addr, len, DMA_FROM_DEVICE);
 	}
 	dmatest_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
-	__free_page(page);
-	dmatest_expected = 2ULL * i;
+	__free_pages(page, order);
+	dmatest_expected = 2ULL * i * dmatest_span(0, len);
 	return i == n ? 0 : -EIO;
 }
 
@@ -338,8 +343,10 @@ static ssize_t dmatest_run_write(struct file *file, const char __user *ubuf,
 		ret = dmatest_sg(dev, a, b, c, d);
 	else if (sscanf(buf, "coherent %u", &a) == 1)
 		ret = dmatest_coherent(dev, a);
+	else if (sscanf(buf, "bench %u %u", &a, &b) == 2)
+		ret = dmatest_bench(dev, a, b);
 	else if (sscanf(buf, "bench %u", &a) == 1)
-		ret = dmatest_bench(dev, a);
+		ret = dmatest_bench(dev, a, PAGE_SIZE);
 	else if (sscanf(buf, "phys %u %u", &a, &b) == 2)
 		ret = dmatest_phys(dev, a, b);
 	else if (sscanf(buf, "iova %u %u", &a, &b) == 2)
