@@ -63,6 +63,7 @@ is_demo() {	# the script builds and runs the make target demo
 }
 ci_runs() {	# .ci/run goes to the top of the tree and runs COMMAND there
 	script_of "$1" || return 1
+	# shellcheck disable=SC2016 # the literal line, not its expansion
 	grep -Fq 'cd "$(dirname "$0")/.."' "$ci" ||
 		{ note "$ci does not cd to the top of the tree"; return 1; }
 	local l
