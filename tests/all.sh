@@ -5,6 +5,9 @@
 #   3. the agent's suites under valgrind;
 #   4. the fuzz targets for a bounded number of executions;
 #   5. make distcheck.
+# Every skip in those runs is listed at the end, with its reason, and one
+# that tests/skips.allow does not name fails the run: with everything
+# installed, a missing prerequisite is a failure.
 # Run as root on Debian 12.  Build trees go to _build*/ in the source tree.
 set -euo pipefail
 
@@ -13,6 +16,15 @@ cd "$src"
 jobs=$(nproc)
 
 step() { printf '\n==== %s\n' "$*"; }
+
+# What make check printed in every step (automake's "SKIP: ..." lines among
+# it), for the skip list at the end, also when a step fails.
+mkdir -p _build
+checks=_build/all-checks.out
+: >"$checks"
+skips() { reported=yes; bash tests/skips.sh tests/skips.allow "$checks"; }
+reported=no
+trap 'if [ "$reported" = no ]; then step "skips so far"; skips || true; fi' EXIT
 
 step "dependencies"
 bash tests/deps.sh
@@ -29,7 +41,7 @@ build() {	# build DIR CONFIGURE-ARGS...
 }
 
 check() {	# check DIR [TARGET]
-	make -C "$1" -j"$jobs" "${2:-check}" || {
+	make -C "$1" -j"$jobs" "${2:-check}" AM_COLOR_TESTS=no | tee -a "$checks" || {
 		find "$1" -name '*.log' -newer "$1/config.status" -exec grep -l -E '^(not ok|FAIL|ERROR)' {} + |
 			while read -r log; do echo "---- $log"; tail -n 80 "$log"; done
 		return 1
@@ -54,5 +66,8 @@ check _build-fuzz fuzz-run
 
 step "distcheck"
 check _build distcheck
+
+step "skips"
+skips
 
 step "all suites passed"
