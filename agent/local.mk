@@ -15,6 +15,7 @@ agent_libdmadirty_agent_a_SOURCES = \
 	agent/framer.c agent/framer.h \
 	agent/hooks.c agent/hooks.h \
 	agent/kernel.c agent/kernel.h \
+	agent/log.c agent/log.h \
 	agent/notify.c agent/notify.h
 nodist_agent_libdmadirty_agent_a_SOURCES = agent/rpc-table.c
 agent_libdmadirty_agent_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JSON_CFLAGS) $(UDEV_CFLAGS)
