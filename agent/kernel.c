@@ -24,6 +24,8 @@ struct DdKernel {
 	gpointer user_data;
 
 	int dev_fd;		/* -1 when the device is not open */
+	int dev_errno;		/* why not: the failed open()'s or HELLO's errno */
+	gboolean dev_hello_failed;	/* dev_errno is HELLO's */
 	guint32 dev_features;
 	guint dev_watch;	/* POLLIN on dev_fd */
 
@@ -193,18 +195,27 @@ open_device(DdKernel *k)
 		return;
 	fd = open(k->device_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
+		k->dev_errno = errno;
+		k->dev_hello_failed = FALSE;
 		if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
 			g_debug("%s: %s: no module", k->device_path, g_strerror(errno));
+		else if (errno == EBUSY)
+			g_warning("cannot open %s: another process holds it: the module is "
+				  "not watching the host for this agent", k->device_path);
 		else
 			g_warning("cannot open %s: %s", k->device_path, g_strerror(errno));
 		return;
 	}
 	if (xioctl(fd, DMADIRTY_IOC_HELLO, &hello) < 0) {
+		k->dev_errno = errno;
+		k->dev_hello_failed = TRUE;
 		g_warning("%s: HELLO failed: %s", k->device_path, g_strerror(errno));
 		close(fd);
 		return;
 	}
 	k->dev_fd = fd;
+	k->dev_errno = 0;
+	k->dev_hello_failed = FALSE;
 	k->dev_features = hello.features;
 	g_message("%s: module API version %u, features 0x%x", k->device_path,
 		  hello.version, hello.features);
@@ -222,6 +233,8 @@ close_device(DdKernel *k)
 	if (k->dev_fd >= 0) {
 		close(k->dev_fd);
 		k->dev_fd = -1;
+		k->dev_errno = ENODEV;
+		k->dev_hello_failed = FALSE;
 		g_message("%s closed", k->device_path);
 	}
 }
@@ -303,6 +316,7 @@ dd_kernel_new(const char *sysctl_path, const char *device_path, DdHostFunc host_
 	k->host_changed = host_changed;
 	k->user_data = user_data;
 	k->dev_fd = -1;
+	k->dev_errno = ENOENT;
 	start_monitor(k);
 	open_device(k);
 	return k;
@@ -320,12 +334,6 @@ dd_kernel_free(DdKernel *k)
 	g_free(k->sysctl_path);
 	g_free(k->device_path);
 	g_free(k);
-}
-
-gboolean
-dd_kernel_has_device(DdKernel *k)
-{
-	return k->dev_fd >= 0;
 }
 
 gboolean
@@ -358,6 +366,54 @@ dd_kernel_status(DdKernel *k, struct dmadirty_status *status)
 	return TRUE;
 }
 
+DdDeviceState
+dd_kernel_device_state(DdKernel *k, char **why)
+{
+	DdDeviceState state;
+
+	if (k->dev_fd >= 0)
+		state = DD_DEVICE_OPEN;
+	else if (k->dev_errno == ENOENT || k->dev_errno == ENXIO || k->dev_errno == ENODEV)
+		state = DD_DEVICE_ABSENT;
+	else if (k->dev_errno == EBUSY && !k->dev_hello_failed)
+		state = DD_DEVICE_BUSY;
+	else
+		state = DD_DEVICE_FAILED;
+	if (!why)
+		return state;
+	switch (state) {
+	case DD_DEVICE_OPEN:
+		*why = NULL;
+		break;
+	case DD_DEVICE_ABSENT:
+		*why = g_strdup_printf("%s does not exist: the dmadirty module is not loaded",
+				       k->device_path);
+		break;
+	case DD_DEVICE_BUSY:
+		*why = g_strdup_printf("%s is held by another process", k->device_path);
+		break;
+	case DD_DEVICE_FAILED:
+		*why = g_strdup_printf("%s: %s failed: %s", k->device_path,
+				       k->dev_hello_failed ? "the version handshake" : "open",
+				       g_strerror(k->dev_errno));
+		break;
+	}
+	return state;
+}
+
+const char *
+dd_device_state_name(DdDeviceState state)
+{
+	static const char *const names[] = {
+		[DD_DEVICE_OPEN] = "open",
+		[DD_DEVICE_ABSENT] = "absent",
+		[DD_DEVICE_BUSY] = "busy",
+		[DD_DEVICE_FAILED] = "failed",
+	};
+
+	return names[state];
+}
+
 const char *
 dd_kernel_source(DdKernel *k)
 {
@@ -365,5 +421,12 @@ dd_kernel_source(DdKernel *k)
 
 	if (dd_kernel_status(k, &st))
 		return st.source == DMADIRTY_SOURCE_MODULE ? "module" : "kernel";
-	return access(k->sysctl_path, F_OK) == 0 ? "kernel" : "none";
+	if (access(k->sysctl_path, F_OK) != 0)
+		return "none";
+	/*
+	 * Without the module only the kernel can provide the sysctl.  With the
+	 * module loaded but its device not ours, either may: only the module
+	 * knows, and it cannot be asked.
+	 */
+	return dd_kernel_device_state(k, NULL) == DD_DEVICE_ABSENT ? "kernel" : "unknown";
 }

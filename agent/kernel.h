@@ -61,10 +61,31 @@ gboolean dd_kernel_ack(DdKernel *kernel, guint32 sequence, gboolean dirtying);
 /** dd_kernel_status: the module's status; FALSE when no device is open. */
 gboolean dd_kernel_status(DdKernel *kernel, struct dmadirty_status *status);
 
-/** dd_kernel_source: "module", "kernel", or "none" when there is no sysctl. */
-const char *dd_kernel_source(DdKernel *kernel);
+/* Why the control device is, or is not, in use. */
+typedef enum {
+	DD_DEVICE_OPEN,		/* the agent holds it */
+	DD_DEVICE_ABSENT,	/* no such device: the module is not loaded */
+	DD_DEVICE_BUSY,		/* another process holds it (EBUSY) */
+	DD_DEVICE_FAILED,	/* open or the version handshake failed otherwise */
+} DdDeviceState;
 
-/** dd_kernel_has_device: TRUE while the control device is open. */
-gboolean dd_kernel_has_device(DdKernel *kernel);
+/**
+ * dd_kernel_device_state:
+ * The control device's state; with @why, also a sentence saying why it is
+ * not in use (NULL when it is open), to be freed.
+ */
+DdDeviceState dd_kernel_device_state(DdKernel *kernel, char **why);
+
+/** dd_device_state_name: "open", "absent", "busy" or "failed" (the RPC's words). */
+const char *dd_device_state_name(DdDeviceState state);
+
+/**
+ * dd_kernel_source:
+ * Who provides the sysctl: "module" or "kernel" as the module reports it;
+ * "kernel" when the module is not loaded; "unknown" when the module is
+ * loaded but its device is not in use (see dd_kernel_device_state()); "none"
+ * when there is no sysctl.
+ */
+const char *dd_kernel_source(DdKernel *kernel);
 
 #endif /* DD_KERNEL_H */

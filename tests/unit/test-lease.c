@@ -329,6 +329,41 @@ test_read_back_wrong(void)
 	test_agent_free(t);
 }
 
+/*
+ * Where the device is missing, only the kernel can have the sysctl; where it
+ * exists but cannot be used, who has it is unknown, and status says why.
+ */
+static void
+test_device_state(void)
+{
+	static const char *const opts[] = { "--device-path=/", NULL };
+	TestAgent *t;
+	json_object *r;
+
+	/* A device node that open() refuses (EISDIR here, EBUSY in a guest). */
+	t = test_agent_new(opts);
+	g_assert_true(test_saw_warning("cannot open /: *"));
+	r = enable(t, NULL);
+	g_assert_cmpstr(json_object_get_string(ret_of(r, "source")), ==, "unknown");
+	json_object_put(r);
+	r = status(t);
+	g_assert_cmpstr(json_object_get_string(ret_of(r, "source")), ==, "unknown");
+	g_assert_cmpstr(json_object_get_string(ret_of(r, "device")), ==, "failed");
+	g_assert_cmpstr(json_object_get_string(ret_of(r, "device-error")), ==,
+			"/: open failed: Is a directory");
+	json_object_put(r);
+	test_agent_free(t);
+
+	t = test_agent_new(NULL);
+	r = status(t);
+	g_assert_cmpstr(json_object_get_string(ret_of(r, "source")), ==, "kernel");
+	g_assert_cmpstr(json_object_get_string(ret_of(r, "device")), ==, "absent");
+	g_assert_nonnull(strstr(json_object_get_string(ret_of(r, "device-error")),
+				"the dmadirty module is not loaded"));
+	json_object_put(r);
+	test_agent_free(t);
+}
+
 static void
 test_host_change(void)
 {
@@ -387,6 +422,7 @@ main(int argc, char **argv)
 	g_test_add_func("/sysctl/missing", test_no_sysctl);
 	g_test_add_func("/sysctl/permission-denied", test_permission_denied);
 	g_test_add_func("/sysctl/read-back-wrong", test_read_back_wrong);
+	g_test_add_func("/device/state", test_device_state);
 	g_test_add_func("/host/change", test_host_change);
 	g_test_add_func("/host/precopy-first", test_host_precopy_first);
 	return test_run();
