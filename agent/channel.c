@@ -9,6 +9,15 @@
  *   reply pending                  out_watch (POLLOUT) + out_timer
  *   virtio host disconnected       none but sigio_watch: virtio_console
  *                                  signals SIGIO when the host connects
+ *
+ * virtio_console reports POLLHUP while the host is not connected, and a
+ * write then fails with EAGAIN, so no watch may stay armed on the port
+ * then: it would fire on every loop iteration.  A reply meets POLLHUP in
+ * two cases.  The host that asked hung up: the reply is dropped, so that
+ * the next host does not receive it.  Or the host is still connecting:
+ * its data can overtake the port-open notice (virtio_console handles
+ * control messages in a work queue), so a request is read while the port
+ * still reports POLLHUP; that reply waits for SIGIO, bounded by out_timer.
  */
 #define G_LOG_DOMAIN "dmadirty-channel"
 #ifndef _GNU_SOURCE
@@ -18,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -51,6 +61,8 @@ struct DdChannel {
 	guint conn_watch;
 	guint64 conn_serial;	/* bumped on every disconnect */
 	gboolean host_away;	/* virtio: POLLHUP seen, waiting for SIGIO */
+	gboolean host_seen;	/* virtio: the host was connected since the
+				 * request in flight (or the pending reply's) was read */
 
 	guint8 inbuf[INBUF_SIZE];
 	gsize in_off, in_len;
@@ -79,6 +91,17 @@ static gboolean
 is_socket_method(DdChannel *ch)
 {
 	return ch->method != DD_METHOD_VIRTIO_SERIAL;
+}
+
+/* Is a host connected to the port now?  Always TRUE for a socket client. */
+static gboolean
+host_connected(DdChannel *ch)
+{
+	struct pollfd p = { .fd = ch->conn_fd, .events = POLLOUT };
+
+	if (is_socket_method(ch))
+		return TRUE;
+	return poll(&p, 1, 0) >= 0 && !(p.revents & (POLLHUP | POLLERR | POLLNVAL));
 }
 
 /* Forgets the current client: its partial input, its pending reply. */
@@ -172,12 +195,45 @@ flush_out(DdChannel *ch)
 	return TRUE;
 }
 
+/* Marks the virtio host away and forgets its client, as for a hang-up. */
+static void
+host_hung_up(DdChannel *ch, const char *why)
+{
+	if (is_socket_method(ch)) {
+		drop_client(ch, why);
+		return;
+	}
+	/*
+	 * virtio_console reports POLLHUP for as long as the host is away, and
+	 * a write fails with EAGAIN: waiting for POLLOUT or POLLIN would spin.
+	 * Stop watching the port until SIGIO says the host connection changed.
+	 */
+	ch->host_away = TRUE;
+	drop_client(ch, why);
+}
+
 static gboolean
 on_writable(int fd, GIOCondition cond, gpointer user_data)
 {
 	DdChannel *ch = user_data;
 
 	ch->out_watch = 0;
+	/*
+	 * A hang-up ends the reply: the host that asked for it is gone, and a
+	 * host that connects later must not receive it.  A host that was not
+	 * seen connected yet is still connecting: wait for SIGIO.
+	 */
+	if ((cond & (G_IO_HUP | G_IO_ERR)) && !(cond & G_IO_OUT)) {
+		if (!is_socket_method(ch) && !ch->host_seen) {
+			g_debug("the host is not connected yet: the reply waits for it");
+			ch->host_away = TRUE;
+			update_watches(ch);
+			return G_SOURCE_REMOVE;
+		}
+		host_hung_up(ch, "the host hung up before reading a reply: dropping it");
+		pump(ch);
+		return G_SOURCE_REMOVE;
+	}
 	if (flush_out(ch))
 		pump(ch);
 	return G_SOURCE_REMOVE;
@@ -188,8 +244,7 @@ dd_channel_reply(DdChannel *ch, GBytes *reply)
 {
 	g_return_if_fail(ch->in_flight);
 	ch->in_flight = FALSE;
-	if (reply && ch->in_flight_serial == ch->conn_serial && ch->conn_fd >= 0 &&
-	    !ch->host_away) {
+	if (reply && ch->in_flight_serial == ch->conn_serial && ch->conn_fd >= 0) {
 		ch->out = g_bytes_ref(reply);
 		ch->out_off = 0;
 		if (!flush_out(ch))
@@ -219,6 +274,7 @@ pump(DdChannel *ch)
 			msg = dd_framer_message(ch->framer, &len);
 		ch->in_flight = TRUE;
 		ch->in_flight_serial = ch->conn_serial;
+		ch->host_seen = host_connected(ch);
 		ch->on_frame(ch, kind, msg, len, ch->user_data);
 	}
 	ch->pumping = FALSE;
@@ -246,17 +302,8 @@ on_readable(int fd, GIOCondition cond, gpointer user_data)
 	}
 	/* EOF, an error, or POLLHUP with nothing left to read. */
 	ch->conn_watch = 0;
-	if (is_socket_method(ch)) {
-		drop_client(ch, "client disconnected");
-	} else {
-		/*
-		 * virtio_console reports POLLHUP for as long as the host is
-		 * away.  Rather than poll (and spin) on it, stop watching the
-		 * port until SIGIO says the host connection changed.
-		 */
-		ch->host_away = TRUE;
-		drop_client(ch, "host disconnected from the virtio-serial port");
-	}
+	host_hung_up(ch, is_socket_method(ch) ? "client disconnected" :
+		     "host disconnected from the virtio-serial port");
 	pump(ch);
 	return G_SOURCE_REMOVE;
 }
@@ -269,7 +316,7 @@ update_watches(DdChannel *ch)
 {
 	gboolean want_read = ch->conn_fd >= 0 && !ch->host_away && !ch->in_flight &&
 			     !ch->out && ch->in_off >= ch->in_len;
-	gboolean want_write = ch->conn_fd >= 0 && ch->out != NULL;
+	gboolean want_write = ch->conn_fd >= 0 && !ch->host_away && ch->out != NULL;
 	gboolean want_accept = ch->listen_fd >= 0 && ch->conn_fd < 0;
 
 	if (want_read && !ch->conn_watch)
@@ -477,6 +524,15 @@ on_sigio(int fd, GIOCondition cond, gpointer user_data)
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si))
 		;
+	if (ch->conn_fd < 0)
+		return G_SOURCE_CONTINUE;
+	if (host_connected(ch)) {
+		ch->host_seen = TRUE;
+	} else if (ch->host_seen && (ch->in_flight || ch->out)) {
+		/* The host that asked left while its request ran: no reply for the next. */
+		host_hung_up(ch, "the host hung up before reading a reply: dropping it");
+		return G_SOURCE_CONTINUE;
+	}
 	if (ch->host_away) {
 		g_debug("SIGIO: watching the port again");
 		ch->host_away = FALSE;

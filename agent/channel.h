@@ -16,8 +16,9 @@
  * at once or later.  Until then, and until the reply has been written,
  * the channel reads nothing more: one request at a time, bounded memory.
  * A reply waits for POLLOUT for at most reply_timeout ms; then the reply
- * and the client are dropped.  A disconnect resets the framer, so nothing
- * of one client reaches the next.
+ * and the client are dropped.  A disconnect (for virtio-serial: the host
+ * hanging up, also while a request runs or its reply waits) drops the
+ * reply and resets the framer, so nothing of one client reaches the next.
  */
 
 typedef struct DdChannel DdChannel;
