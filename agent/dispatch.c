@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "agent-config.h"
 #include "dispatch.h"
 
 struct DdDispatcher {
@@ -63,8 +64,8 @@ dd_dispatcher_new(DdAgent *agent, const char *const *allow, const char *const *b
 
 	d = g_new0(DdDispatcher, 1);
 	d->agent = agent;
-	d->max_size = 65536;
-	d->max_depth = 32;
+	d->max_size = DD_DEFAULT_MAX_MESSAGE_SIZE;
+	d->max_depth = DD_DEFAULT_MAX_NESTING_DEPTH;
 	d->enabled = g_new0(gboolean, dd_rpc_n_commands);
 	for (i = 0; i < dd_rpc_n_commands; i++) {
 		const char *name = dd_rpc_commands[i].name;
@@ -158,12 +159,6 @@ void
 dd_request_set_delimited(DdRequest *req)
 {
 	req->delimited = TRUE;
-}
-
-const char *
-dd_request_command(DdRequest *req)
-{
-	return req->cmd ? req->cmd->name : NULL;
 }
 
 static const char *

@@ -49,18 +49,6 @@ dd_framer_free(DdFramer *framer)
 	g_free(framer);
 }
 
-gsize
-dd_framer_max_size(DdFramer *framer)
-{
-	return framer->max_size;
-}
-
-guint
-dd_framer_max_depth(DdFramer *framer)
-{
-	return framer->max_depth;
-}
-
 static void
 start_over(DdFramer *f)
 {
