@@ -8,6 +8,9 @@
  * line (for example "valgrind --leak-check=full --error-exitcode=1"); the
  * agent must then still exit with status 0 on SIGTERM.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1	/* POLLRDHUP */
+#endif
 #include "config.h"
 
 #include <errno.h>
@@ -720,19 +723,25 @@ test_hook_hangs(Fixture *f, gconstpointer data)
 static void
 test_shutdown_during_hook(Fixture *f, gconstpointer data)
 {
-	g_autofree char *pidfile = g_build_filename(f->dir, "hook.pid", NULL);
-	g_autofree char *pid_s = NULL;
-	gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+	g_autofree char *fifo = g_build_filename(f->dir, "hook.pid", NULL);
+	struct pollfd p = { .events = POLLIN };
+	char buf[32];
+	ssize_t n;
 	int hook_pid;
 
+	/* The hook says it runs through a FIFO: no polling for a file. */
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	p.fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	g_assert_cmpint(p.fd, >=, 0);
 	write_hook(f, "10-hang", "echo $$ > ../hook.pid; exec sleep 60");
 	send_str(f, "{\"execute\":\"guest-dma-dirty-enable\"}");
-	while (!g_file_get_contents(pidfile, &pid_s, NULL, NULL) || !strchr(pid_s, '\n')) {
-		g_clear_pointer(&pid_s, g_free);
-		g_assert_cmpint(g_get_monotonic_time(), <, end);
-		g_usleep(20 * 1000);
-	}
-	hook_pid = atoi(pid_s);
+	g_assert_cmpint(poll(&p, 1, REPLY_TIMEOUT_MS), ==, 1);
+	n = read(p.fd, buf, sizeof(buf) - 1);
+	g_assert_cmpint(n, >, 0);
+	buf[n] = '\0';
+	close(p.fd);
+	hook_pid = atoi(buf);
+	g_assert_cmpint(hook_pid, >, 0);
 	/* SIGTERM with a hook running: clean exit, hook killed and reaped. */
 	stop_agent(f);
 	g_assert_cmpint(kill(hook_pid, 0), ==, -1);
@@ -795,11 +804,19 @@ test_non_reading_client(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(after - before, <=, 5);
 
 	/*
-	 * Past the 5 s deadline the agent has dropped the replies and the
-	 * client: reading now ends in EOF (or a reset, as the agent closed with
-	 * our requests unread) rather than in all the replies.
+	 * Past the 5 s deadline the agent drops the replies and the client:
+	 * wait for its end of the socket to close (POLLRDHUP, without reading,
+	 * which would unblock the replies), then reading ends in EOF (or a
+	 * reset, as the agent closed with our requests unread) rather than in
+	 * all the replies.
 	 */
-	g_usleep(MAX(0, stalled + 5500 * 1000 - g_get_monotonic_time()));
+	{
+		struct pollfd p = { .fd = f->fd, .events = POLLRDHUP };
+
+		g_assert_cmpint(poll(&p, 1, REPLY_TIMEOUT_MS + 5000), ==, 1);
+		g_test_message("the agent dropped the client after %" G_GINT64_FORMAT " ms",
+			       (g_get_monotonic_time() - stalled) / 1000);
+	}
 	g_assert_cmpint(fcntl(f->fd, F_SETFL, 0), ==, 0);
 	end = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
 	for (;;) {

@@ -6,33 +6,18 @@
 # it is away, it waits for the guest's "VMAWAY <what> <ticks>" line on the
 # console: the guest has measured the agent's CPU time, the host may return.
 import os
-import re
 import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hostport import connect, recv_line, report, resync  # noqa: E402
+from hostport import connect, recv_line, report, resync, wait_console  # noqa: E402
 
 path, console = sys.argv[1], sys.argv[2]
 
 
-def wait_console(pattern, count=1, timeout=600):
-    """The count-th match of pattern on the guest's console (its first
-    group), or None after timeout seconds."""
-    pat = re.compile(pattern, re.M)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open(console, errors="replace") as f:
-            found = pat.findall(f.read())
-        if len(found) >= count:
-            return found[count - 1]
-        time.sleep(0.5)
-    return None
-
-
 def away(what):
-    ticks = wait_console(r"^VMAWAY %s (\S+)" % what)
+    ticks = wait_console(console, r"^VMAWAY %s (\S+)" % what)
     report(ticks is not None, "the guest measured the agent while the host was away (%s): %s"
            % (what, ticks))
     if ticks is None:
@@ -69,7 +54,7 @@ report(b'"enabled":false' in r, "disable: %r" % r)
 # An enable whose pre-enable hook takes 2 s, and the host leaves once the
 # agent runs it, before the reply: the reply has nowhere to go.
 s.sendall(b'{"execute":"guest-dma-dirty-enable","arguments":{"tag":"slow"}}')
-started = wait_console(r"(running hook 10-test pre-enable)", count=2, timeout=120)
+started = wait_console(console, r"(running hook 10-test pre-enable)", count=2, timeout=120)
 report(started is not None, "the agent runs the slow enable's hook")
 s.close()
 away("reply")
