@@ -38,7 +38,6 @@
 #include <linux/vm_sockets.h>
 
 #include <glib-unix.h>
-#include <libudev.h>
 
 #include "channel.h"
 
@@ -79,9 +78,8 @@ struct DdChannel {
 	/* virtio-serial */
 	int sigio_fd;
 	guint sigio_watch;
-	struct udev *udev;
-	struct udev_monitor *monitor;
-	guint monitor_watch;
+	DdUevents *uevents;
+	gboolean subscribed;
 };
 
 static void pump(DdChannel *ch);
@@ -472,14 +470,21 @@ open_udev_port(DdChannel *ch, struct udev_device *dev)
 static void
 find_port(DdChannel *ch)
 {
-	struct udev_enumerate *en = udev_enumerate_new(ch->udev);
+	struct udev *udev = dd_uevents_udev(ch->uevents);
+	struct udev_enumerate *en;
 	struct udev_list_entry *e;
+
+	if (!udev) {
+		g_warning("no udev: cannot look for virtio-serial port %s", ch->port_name);
+		return;
+	}
+	en = udev_enumerate_new(udev);
 
 	udev_enumerate_add_match_subsystem(en, "virtio-ports");
 	udev_enumerate_add_match_sysattr(en, "name", ch->port_name);
 	udev_enumerate_scan_devices(en);
 	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
-		struct udev_device *dev = udev_device_new_from_syspath(ch->udev,
+		struct udev_device *dev = udev_device_new_from_syspath(udev,
 								       udev_list_entry_get_name(e));
 
 		if (dev && is_our_port(ch, dev))
@@ -494,15 +499,12 @@ find_port(DdChannel *ch)
 		g_message("virtio-serial port %s not present: waiting for it", ch->port_name);
 }
 
-static gboolean
-on_port_uevent(int fd, GIOCondition cond, gpointer user_data)
+static void
+on_port_uevent(struct udev_device *dev, gpointer user_data)
 {
 	DdChannel *ch = user_data;
-	struct udev_device *dev = udev_monitor_receive_device(ch->monitor);
 	const char *action, *node;
 
-	if (!dev)
-		return G_SOURCE_CONTINUE;
 	action = udev_device_get_action(dev);
 	node = udev_device_get_devnode(dev);
 	if (g_strcmp0(action, "remove") == 0) {
@@ -512,8 +514,6 @@ on_port_uevent(int fd, GIOCondition cond, gpointer user_data)
 		/* "change" too: the port's name arrives after its "add". */
 		open_udev_port(ch, dev);
 	}
-	udev_device_unref(dev);
-	return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -560,26 +560,21 @@ setup_virtio(DdChannel *ch, GError **error)
 	if (ch->explicit_path)
 		return open_port(ch, ch->path, error);
 
-	ch->udev = udev_new();
-	if (!ch->udev) {
-		g_set_error_literal(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "udev_new failed");
+	if (!dd_uevents_udev(ch->uevents)) {
+		g_set_error_literal(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+				    "no udev: cannot look for the virtio-serial port");
 		return FALSE;
 	}
-	/* Kernel uevents: no udevd needed, as in an initramfs. */
-	ch->monitor = udev_monitor_new_from_netlink(ch->udev, "kernel");
-	if (ch->monitor &&
-	    udev_monitor_filter_add_match_subsystem_devtype(ch->monitor, "virtio-ports", NULL) >= 0 &&
-	    udev_monitor_enable_receiving(ch->monitor) >= 0)
-		ch->monitor_watch = g_unix_fd_add(udev_monitor_get_fd(ch->monitor), G_IO_IN,
-						  on_port_uevent, ch);
-	else
-		g_warning("no udev monitor: a virtio-serial port that appears later goes unnoticed");
+	ch->subscribed = dd_uevents_subscribe(ch->uevents, "virtio-ports", on_port_uevent, ch);
+	if (!ch->subscribed)
+		g_warning("a virtio-serial port that appears later goes unnoticed");
 	find_port(ch);
 	return TRUE;
 }
 
 DdChannel *
-dd_channel_new(const DdConfig *config, DdFrameFunc on_frame, gpointer user_data, GError **error)
+dd_channel_new(const DdConfig *config, DdUevents *uevents, DdFrameFunc on_frame,
+	       gpointer user_data, GError **error)
 {
 	g_autoptr(DdChannel) ch = g_new0(DdChannel, 1);
 	gboolean ok = FALSE;
@@ -591,6 +586,7 @@ dd_channel_new(const DdConfig *config, DdFrameFunc on_frame, gpointer user_data,
 	ch->reply_timeout = config->reply_timeout;
 	ch->on_frame = on_frame;
 	ch->user_data = user_data;
+	ch->uevents = uevents;
 	ch->framer = dd_framer_new(config->max_message_size, config->max_nesting_depth);
 	ch->listen_fd = ch->conn_fd = ch->sigio_fd = -1;
 
@@ -621,7 +617,8 @@ dd_channel_free(DdChannel *ch)
 	g_clear_handle_id(&ch->out_timer, g_source_remove);
 	g_clear_handle_id(&ch->listen_watch, g_source_remove);
 	g_clear_handle_id(&ch->sigio_watch, g_source_remove);
-	g_clear_handle_id(&ch->monitor_watch, g_source_remove);
+	if (ch->subscribed)
+		dd_uevents_unsubscribe(ch->uevents, on_port_uevent, ch);
 	g_clear_pointer(&ch->out, g_bytes_unref);
 	if (ch->conn_fd >= 0)
 		close(ch->conn_fd);
@@ -632,8 +629,6 @@ dd_channel_free(DdChannel *ch)
 	}
 	if (ch->sigio_fd >= 0)
 		close(ch->sigio_fd);
-	g_clear_pointer(&ch->monitor, udev_monitor_unref);
-	g_clear_pointer(&ch->udev, udev_unref);
 	dd_framer_free(ch->framer);
 	g_free(ch->path);
 	g_free(ch->port_name);

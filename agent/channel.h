@@ -6,6 +6,7 @@
 
 #include "agent-config.h"
 #include "framer.h"
+#include "uevent.h"
 
 /*
  * Transports: virtio-serial (the port found by name through libudev),
@@ -26,8 +27,13 @@ typedef struct DdChannel DdChannel;
 typedef void (*DdFrameFunc)(DdChannel *channel, DdFrameKind kind, const char *msg,
 			    gsize len, gpointer user_data);
 
-DdChannel *dd_channel_new(const DdConfig *config, DdFrameFunc on_frame, gpointer user_data,
-			  GError **error);
+/**
+ * dd_channel_new:
+ * Opens the transport of @config.  virtio-serial finds its port through
+ * @uevents, which must outlive the channel.
+ */
+DdChannel *dd_channel_new(const DdConfig *config, DdUevents *uevents, DdFrameFunc on_frame,
+			  gpointer user_data, GError **error);
 void dd_channel_free(DdChannel *channel);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DdChannel, dd_channel_free)
 

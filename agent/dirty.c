@@ -259,7 +259,7 @@ dd_dirty_host_changed(guint32 state, guint32 sequence, gpointer user_data)
 	DdDirty *d = user_data;
 	GList *l;
 
-	/* The device and the uevent report the same change: act once. */
+	/* The state found at open and the first read may be the same change: act once. */
 	if (d->have_host_seq && d->host_seq == sequence)
 		return;
 	/*

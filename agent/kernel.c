@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <glib-unix.h>
-#include <libudev.h>
 
 #include "kernel.h"
 #include "dmadirty_vendor.h"
@@ -29,9 +28,7 @@ struct DdKernel {
 	guint32 dev_features;
 	guint dev_watch;	/* POLLIN on dev_fd */
 
-	struct udev *udev;
-	struct udev_monitor *monitor;
-	guint monitor_watch;
+	DdUevents *uevents;
 	guint initial_idle;	/* reports the host state found at open */
 	struct dmadirty_host initial;
 };
@@ -239,75 +236,29 @@ close_device(DdKernel *k)
 	}
 }
 
-static gboolean
-parse_u32(const char *s, guint32 *out)
-{
-	guint64 v;
-
-	if (!s || !g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT32, &v, NULL))
-		return FALSE;
-	*out = (guint32)v;
-	return TRUE;
-}
-
-static gboolean
-on_uevent(int fd, GIOCondition cond, gpointer user_data)
+/*
+ * The device's arrival and departure.  Host-state changes are read from the
+ * device (POLLIN); the module's "change" uevents carry the same state and
+ * are only a reason to try opening a device not open yet.
+ */
+static void
+on_uevent(struct udev_device *dev, gpointer user_data)
 {
 	DdKernel *k = user_data;
-	struct udev_device *dev = udev_monitor_receive_device(k->monitor);
-	const char *action, *name;
-	guint32 state, seq;
+	const char *action = udev_device_get_action(dev);
+	const char *name = udev_device_get_sysname(dev);
 
-	if (!dev)
-		return G_SOURCE_CONTINUE;
-	action = udev_device_get_action(dev);
-	name = udev_device_get_sysname(dev);
-	if (action && name && strcmp(name, DMADIRTY_DEVICE_NAME) == 0) {
-		g_debug("uevent %s %s", action, name);
-		if (strcmp(action, "add") == 0) {
-			open_device(k);
-		} else if (strcmp(action, "remove") == 0) {
-			close_device(k);
-		} else if (strcmp(action, "change") == 0 &&
-			   parse_u32(udev_device_get_property_value(dev, DMADIRTY_UEVENT_HOST_STATE), &state) &&
-			   parse_u32(udev_device_get_property_value(dev, DMADIRTY_UEVENT_HOST_SEQ), &seq)) {
-			g_debug("host state %u, sequence %u (uevent)", state, seq);
-			open_device(k);
-			k->host_changed(state, seq, k->user_data);
-		}
-	}
-	udev_device_unref(dev);
-	return G_SOURCE_CONTINUE;
-}
-
-static void
-start_monitor(DdKernel *k)
-{
-	/*
-	 * The "kernel" source works without udevd (initramfs guests, tests);
-	 * the agent only needs the raw kernel uevents of one misc device.
-	 */
-	k->udev = udev_new();
-	if (!k->udev)
-		goto fail;
-	k->monitor = udev_monitor_new_from_netlink(k->udev, "kernel");
-	if (!k->monitor)
-		goto fail;
-	if (udev_monitor_filter_add_match_subsystem_devtype(k->monitor, "misc", NULL) < 0 ||
-	    udev_monitor_enable_receiving(k->monitor) < 0)
-		goto fail;
-	k->monitor_watch = g_unix_fd_add(udev_monitor_get_fd(k->monitor), G_IO_IN, on_uevent, k);
-	return;
-fail:
-	g_warning("no udev monitor for %s: a module loaded later will not be noticed",
-		  k->device_path);
-	g_clear_pointer(&k->monitor, udev_monitor_unref);
-	g_clear_pointer(&k->udev, udev_unref);
+	if (!action || !name || strcmp(name, DMADIRTY_DEVICE_NAME) != 0)
+		return;
+	if (strcmp(action, "remove") == 0)
+		close_device(k);
+	else
+		open_device(k);
 }
 
 DdKernel *
-dd_kernel_new(const char *sysctl_path, const char *device_path, DdHostFunc host_changed,
-	      gpointer user_data)
+dd_kernel_new(const char *sysctl_path, const char *device_path, DdUevents *uevents,
+	      DdHostFunc host_changed, gpointer user_data)
 {
 	DdKernel *k = g_new0(DdKernel, 1);
 
@@ -317,7 +268,9 @@ dd_kernel_new(const char *sysctl_path, const char *device_path, DdHostFunc host_
 	k->user_data = user_data;
 	k->dev_fd = -1;
 	k->dev_errno = ENOENT;
-	start_monitor(k);
+	k->uevents = uevents;
+	if (!dd_uevents_subscribe(uevents, "misc", on_uevent, k))
+		g_warning("%s: a module loaded later will not be noticed", k->device_path);
 	open_device(k);
 	return k;
 }
@@ -328,9 +281,7 @@ dd_kernel_free(DdKernel *k)
 	if (!k)
 		return;
 	close_device(k);
-	g_clear_handle_id(&k->monitor_watch, g_source_remove);
-	g_clear_pointer(&k->monitor, udev_monitor_unref);
-	g_clear_pointer(&k->udev, udev_unref);
+	dd_uevents_unsubscribe(k->uevents, on_uevent, k);
 	g_free(k->sysctl_path);
 	g_free(k->device_path);
 	g_free(k);
