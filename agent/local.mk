@@ -17,7 +17,8 @@ agent_libdmadirty_agent_a_SOURCES = \
 	agent/kernel.c agent/kernel.h \
 	agent/log.c agent/log.h \
 	agent/notify.c agent/notify.h \
-	agent/uevent.c agent/uevent.h
+	agent/uevent.c agent/uevent.h \
+	proto/qga.c proto/qga.h
 nodist_agent_libdmadirty_agent_a_SOURCES = agent/rpc-table.c
 agent_libdmadirty_agent_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JSON_CFLAGS) $(UDEV_CFLAGS)
 

@@ -30,6 +30,7 @@
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 
+#include "qga.h"
 #include "../unit/test-util.h"
 
 /* Generous: the agent may run under valgrind. */
@@ -164,26 +165,6 @@ call(Fixture *f, const char *msg)
 {
 	send_str(f, msg);
 	return read_reply(f);
-}
-
-static const char *
-error_class(json_object *r)
-{
-	json_object *e, *c;
-
-	if (!json_object_object_get_ex(r, "error", &e) || !json_object_object_get_ex(e, "class", &c))
-		return NULL;
-	return json_object_get_string(c);
-}
-
-static const char *
-error_desc(json_object *r)
-{
-	json_object *e, *c;
-
-	if (!json_object_object_get_ex(r, "error", &e) || !json_object_object_get_ex(e, "desc", &c))
-		return NULL;
-	return json_object_get_string(c);
 }
 
 static json_object *
@@ -430,7 +411,7 @@ test_every_command(Fixture *f, gconstpointer data)
 		g_test_message("-> %s", json_object_to_json_string(req));
 		r = call(f, json_object_to_json_string(req));
 		g_test_message("<- %s", json_object_to_json_string(r));
-		g_assert_null(error_class(r));
+		g_assert_null(qga_reply_error_class(r));
 		g_assert_cmpint(json_object_get_int(json_object_object_get(r, "id")), ==, 1000 + i);
 		g_assert_cmpint(f->saw_ff, ==, strcmp(name, "guest-sync-delimited") == 0);
 		g_assert_true(json_object_object_get_ex(r, "return", &ret));
@@ -509,7 +490,7 @@ test_partial_then_disconnect(Fixture *f, gconstpointer data)
 	/* ...which must not complete the next client's input. */
 	send_str(f, "}} {\"execute\":\"guest-sync\",\"arguments\":{\"id\":2}}");
 	r = read_reply(f);
-	g_assert_cmpstr(error_class(r), ==, "GenericError");
+	g_assert_cmpstr(qga_reply_error_class(r), ==, "GenericError");
 	json_object_put(r);
 	r = read_reply(f);
 	g_assert_cmpint(json_object_get_int(json_object_object_get(r, "return")), ==, 2);
@@ -569,8 +550,8 @@ test_malformed(Fixture *f, gconstpointer data)
 		json_object *r = call(f, cases[i].msg);
 
 		g_test_message("%s -> %s", cases[i].msg, json_object_to_json_string(r));
-		g_assert_cmpstr(error_class(r), ==, cases[i].klass);
-		g_assert_nonnull(strstr(error_desc(r), cases[i].desc));
+		g_assert_cmpstr(qga_reply_error_class(r), ==, cases[i].klass);
+		g_assert_nonnull(strstr(qga_reply_error_desc(r), cases[i].desc));
 		json_object_put(r);
 	}
 	/* Nothing was lost: the next request works, the switch never moved. */
@@ -593,8 +574,8 @@ test_oversized(Fixture *f, gconstpointer data)
 	g_string_append(s, "\"}}{\"execute\":\"guest-sync\",\"arguments\":{\"id\":9}}");
 	send_raw(f, s->str, s->len);
 	r = read_reply(f);
-	g_assert_cmpstr(error_class(r), ==, "GenericError");
-	g_assert_nonnull(strstr(error_desc(r), "size limit of 65536 bytes"));
+	g_assert_cmpstr(qga_reply_error_class(r), ==, "GenericError");
+	g_assert_nonnull(strstr(qga_reply_error_desc(r), "size limit of 65536 bytes"));
 	json_object_put(r);
 	/* One error only: the next reply is the next request's. */
 	r = read_reply(f);
@@ -616,7 +597,7 @@ test_too_deep(Fixture *f, gconstpointer data)
 	json_object *r;
 
 	r = call(f, msg);
-	g_assert_nonnull(strstr(error_desc(r), "nesting limit of 32"));
+	g_assert_nonnull(strstr(qga_reply_error_desc(r), "nesting limit of 32"));
 	json_object_put(r);
 	assert_ping(f);
 }
@@ -632,8 +613,8 @@ test_blocked(Fixture *f, gconstpointer data)
 
 	start_agent(f, opts);
 	r = call(f, "{\"execute\":\"guest-dma-dirty-enable\"}");
-	g_assert_cmpstr(error_class(r), ==, "CommandNotFound");
-	g_assert_nonnull(strstr(error_desc(r), "disabled"));
+	g_assert_cmpstr(qga_reply_error_class(r), ==, "CommandNotFound");
+	g_assert_nonnull(strstr(qga_reply_error_desc(r), "disabled"));
 	json_object_put(r);
 	v = sysctl_value(f);
 	g_assert_cmpstr(v, ==, "0");
@@ -690,8 +671,8 @@ test_hook_fails(Fixture *f, gconstpointer data)
 
 	write_hook(f, "50-fail", "echo failing on purpose; exit 4");
 	r = call(f, "{\"execute\":\"guest-dma-dirty-enable\"}");
-	g_assert_cmpstr(error_class(r), ==, "GenericError");
-	g_assert_nonnull(strstr(error_desc(r), "hook 50-fail pre-enable failed with exit status 4"));
+	g_assert_cmpstr(qga_reply_error_class(r), ==, "GenericError");
+	g_assert_nonnull(strstr(qga_reply_error_desc(r), "hook 50-fail pre-enable failed with exit status 4"));
 	json_object_put(r);
 	v = sysctl_value(f);
 	g_assert_cmpstr(v, ==, "0");
@@ -711,7 +692,7 @@ test_hook_hangs(Fixture *f, gconstpointer data)
 	send_str(f, "{\"execute\":\"guest-dma-dirty-enable\",\"id\":1}{\"execute\":\"guest-ping\",\"id\":2}");
 	r = read_reply(f);
 	g_assert_cmpint(json_object_get_int(json_object_object_get(r, "id")), ==, 1);
-	g_assert_nonnull(strstr(error_desc(r), "hook 10-hang pre-enable timed out after 1 s"));
+	g_assert_nonnull(strstr(qga_reply_error_desc(r), "hook 10-hang pre-enable timed out after 1 s"));
 	json_object_put(r);
 	r = read_reply(f);
 	g_assert_cmpint(json_object_get_int(json_object_object_get(r, "id")), ==, 2);

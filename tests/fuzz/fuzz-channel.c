@@ -31,6 +31,7 @@
 #include <glib/gstdio.h>
 
 #include "agent.h"
+#include "qga.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -130,17 +131,14 @@ check_lines(void)
 		g_autofree char *line = g_strndup(in->str, len);
 		const char *s = line;
 		json_object *obj;
-		int members;
+		QgaReplyKind kind;
 
-		if ((guint8)s[0] == 0xFF)
+		if ((guint8)s[0] == QGA_DELIMITER)
 			s++;
 		obj = json_tokener_parse(s);
-		if (!obj || !json_object_is_type(obj, json_type_object))
-			abort();
-		members = json_object_object_get_ex(obj, "return", NULL) +
-			  json_object_object_get_ex(obj, "error", NULL);
+		kind = qga_reply_kind(obj);
 		json_object_put(obj);
-		if (members != 1)
+		if (kind == QGA_REPLY_INVALID)
 			abort();
 		g_string_erase(in, 0, len + 1);
 		lines++;

@@ -8,6 +8,7 @@
 
 #include <glib/gstdio.h>
 
+#include "qga.h"
 #include "test-util.h"
 
 /* Generous: the tests may run under valgrind. */
@@ -236,23 +237,13 @@ test_read_file(const char *path)
 const char *
 test_error_class(json_object *reply)
 {
-	json_object *err, *v;
-
-	if (!json_object_object_get_ex(reply, "error", &err) ||
-	    !json_object_object_get_ex(err, "class", &v))
-		return NULL;
-	return json_object_get_string(v);
+	return qga_reply_error_class(reply);
 }
 
 const char *
 test_error_desc(json_object *reply)
 {
-	json_object *err, *v;
-
-	if (!json_object_object_get_ex(reply, "error", &err) ||
-	    !json_object_object_get_ex(err, "desc", &v))
-		return NULL;
-	return json_object_get_string(v);
+	return qga_reply_error_desc(reply);
 }
 
 /* Is @pid gone, or a zombie? */
