@@ -3,7 +3,9 @@
 # dmadirtyctl, the host-side reference client.  Its sub-commands come from
 # the RPC schema through a generated table.
 bin_PROGRAMS += proto/dmadirtyctl
-proto_dmadirtyctl_SOURCES = proto/dmadirtyctl.c
+proto_dmadirtyctl_SOURCES = proto/dmadirtyctl.c proto/ctl.h \
+	proto/ctl-socket.c proto/ctl-resync.c proto/ctl-parse.c proto/ctl-print.c \
+	proto/qga.c proto/qga.h
 nodist_proto_dmadirtyctl_SOURCES = proto/dmadirtyctl-commands.h
 proto_dmadirtyctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/proto
 proto_dmadirtyctl_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JSON_CFLAGS)
