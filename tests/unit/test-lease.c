@@ -250,11 +250,7 @@ test_hook_hangs(void)
 	pid_s = test_read_file(pid_path);
 	pid = atoi(pid_s);
 	g_assert_cmpint(pid, >, 0);
-	/*
-	 * Killed: gone, or a zombie until init reaps it (its parent, the hook,
-	 * was killed too).  SIGKILL takes effect at once, but the process
-	 * state is only seen to change when the kernel has handled it.
-	 */
+	/* Killed: gone, or a zombie until init reaps it (its parent, the hook, was killed too). */
 	g_assert_true(test_wait_dead(pid, 10));
 	test_agent_free(t);
 }

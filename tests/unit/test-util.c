@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <signal.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
@@ -246,43 +248,20 @@ test_error_desc(json_object *reply)
 	return qga_reply_error_desc(reply);
 }
 
-/* Is @pid gone, or a zombie? */
-static gboolean
-is_dead(int pid)
-{
-	g_autofree char *stat_path = g_strdup_printf("/proc/%d/stat", pid);
-	g_autofree char *st = NULL;
-	const char *end;
-
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return TRUE;
-	if (!g_file_get_contents(stat_path, &st, NULL, NULL))
-		return TRUE;
-	/* The state follows the command name's closing parenthesis. */
-	end = strrchr(st, ')');
-	return end && end[1] == ' ' && end[2] == 'Z';
-}
-
-static gboolean
-on_poll_tick(gpointer user_data)
-{
-	return G_SOURCE_CONTINUE;
-}
-
 gboolean
 test_wait_dead(int pid, guint timeout_s)
 {
-	gint64 end = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
-	guint tick;
-	gboolean dead;
+	struct pollfd p = { .events = POLLIN };
+	int r;
 
-	/*
-	 * No event says that an unrelated process died: look at it again on
-	 * every main-loop wakeup, at least every 10 ms, until the deadline.
-	 */
-	tick = g_timeout_add(10, on_poll_tick, NULL);
-	while (!(dead = is_dead(pid)) && g_get_monotonic_time() < end)
-		g_main_context_iteration(NULL, TRUE);
-	g_source_remove(tick);
-	return dead;
+	/* A pidfd becomes readable when the process exits (a zombie or gone). */
+	p.fd = pidfd_open(pid, 0);
+	if (p.fd < 0 && errno == ESRCH)
+		return TRUE;
+	g_assert_cmpint(p.fd, >=, 0);
+	do
+		r = poll(&p, 1, (int)timeout_s * 1000);
+	while (r < 0 && errno == EINTR);
+	close(p.fd);
+	return r == 1;
 }

@@ -56,8 +56,8 @@ json_object *test_agent_call(TestAgent *t, const char *msg);
 json_object *test_agent_frame_error(TestAgent *t, DdFrameKind kind);
 
 /*
- * Waits until process @pid is gone or a zombie, running the main loop;
- * FALSE when it still runs after @timeout_s seconds.
+ * Waits until process @pid has exited (gone, or a zombie); FALSE when it
+ * still runs after @timeout_s seconds.
  */
 gboolean test_wait_dead(int pid, guint timeout_s);
 
