@@ -10,6 +10,10 @@
 #define DD_DEFAULT_DEVICE_PATH	"/dev/dmadirty"
 #define DD_DEFAULT_HOOKS_DIR	"/etc/dmadirty/hooks.d"
 
+/* Request limits (max-message-size, max-nesting-depth); literals for the help text. */
+#define DD_DEFAULT_MAX_MESSAGE_SIZE	65536
+#define DD_DEFAULT_MAX_NESTING_DEPTH	32
+
 /* The group of agent.conf that holds every key. */
 #define DD_CONFIG_GROUP		"general"
 

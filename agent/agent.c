@@ -23,7 +23,8 @@ dd_agent_new(DdConfig *config, GError **error)
 				 config->max_nesting_depth);
 	/* The state machine exists before the kernel can report to it. */
 	agent->dirty = dd_dirty_new(NULL, config->hooks_dir, config->hook_timeout);
-	agent->kernel = dd_kernel_new(config->sysctl_path, config->device_path,
+	agent->uevents = dd_uevents_new();
+	agent->kernel = dd_kernel_new(config->sysctl_path, config->device_path, agent->uevents,
 				      dd_dirty_host_changed, agent->dirty);
 	dd_dirty_set_kernel(agent->dirty, agent->kernel);
 	return g_steal_pointer(&agent);
@@ -38,6 +39,7 @@ dd_agent_free(DdAgent *agent)
 	g_clear_pointer(&agent->dirty, dd_dirty_free);
 	g_clear_pointer(&agent->channel, dd_channel_free);
 	g_clear_pointer(&agent->kernel, dd_kernel_free);
+	g_clear_pointer(&agent->uevents, dd_uevents_free);
 	g_clear_pointer(&agent->dispatcher, dd_dispatcher_free);
 	g_clear_pointer(&agent->config, dd_config_free);
 	g_free(agent);
@@ -65,6 +67,6 @@ on_frame(DdChannel *channel, DdFrameKind kind, const char *msg, gsize len, gpoin
 gboolean
 dd_agent_listen(DdAgent *agent, GError **error)
 {
-	agent->channel = dd_channel_new(agent->config, on_frame, agent, error);
+	agent->channel = dd_channel_new(agent->config, agent->uevents, on_frame, agent, error);
 	return agent->channel != NULL;
 }

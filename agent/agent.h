@@ -9,6 +9,7 @@
 #include "dirty.h"
 #include "dispatch.h"
 #include "kernel.h"
+#include "uevent.h"
 
 /*
  * The agent's state, in one struct passed explicitly to every handler.
@@ -17,6 +18,7 @@
  */
 struct DdAgent {
 	DdConfig *config;
+	DdUevents *uevents;	/* device events for the kernel code and the channel */
 	DdKernel *kernel;
 	DdDirty *dirty;
 	DdDispatcher *dispatcher;

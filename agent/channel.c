@@ -9,6 +9,15 @@
  *   reply pending                  out_watch (POLLOUT) + out_timer
  *   virtio host disconnected       none but sigio_watch: virtio_console
  *                                  signals SIGIO when the host connects
+ *
+ * virtio_console reports POLLHUP while the host is not connected, and a
+ * write then fails with EAGAIN, so no watch may stay armed on the port
+ * then: it would fire on every loop iteration.  A reply meets POLLHUP in
+ * two cases.  The host that asked hung up: the reply is dropped, so that
+ * the next host does not receive it.  Or the host is still connecting:
+ * its data can overtake the port-open notice (virtio_console handles
+ * control messages in a work queue), so a request is read while the port
+ * still reports POLLHUP; that reply waits for SIGIO, bounded by out_timer.
  */
 #define G_LOG_DOMAIN "dmadirty-channel"
 #ifndef _GNU_SOURCE
@@ -18,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -28,7 +38,6 @@
 #include <linux/vm_sockets.h>
 
 #include <glib-unix.h>
-#include <libudev.h>
 
 #include "channel.h"
 
@@ -51,6 +60,8 @@ struct DdChannel {
 	guint conn_watch;
 	guint64 conn_serial;	/* bumped on every disconnect */
 	gboolean host_away;	/* virtio: POLLHUP seen, waiting for SIGIO */
+	gboolean host_seen;	/* virtio: the host was connected since the
+				 * request in flight (or the pending reply's) was read */
 
 	guint8 inbuf[INBUF_SIZE];
 	gsize in_off, in_len;
@@ -67,9 +78,8 @@ struct DdChannel {
 	/* virtio-serial */
 	int sigio_fd;
 	guint sigio_watch;
-	struct udev *udev;
-	struct udev_monitor *monitor;
-	guint monitor_watch;
+	DdUevents *uevents;
+	gboolean subscribed;
 };
 
 static void pump(DdChannel *ch);
@@ -79,6 +89,17 @@ static gboolean
 is_socket_method(DdChannel *ch)
 {
 	return ch->method != DD_METHOD_VIRTIO_SERIAL;
+}
+
+/* Is a host connected to the port now?  Always TRUE for a socket client. */
+static gboolean
+host_connected(DdChannel *ch)
+{
+	struct pollfd p = { .fd = ch->conn_fd, .events = POLLOUT };
+
+	if (is_socket_method(ch))
+		return TRUE;
+	return poll(&p, 1, 0) >= 0 && !(p.revents & (POLLHUP | POLLERR | POLLNVAL));
 }
 
 /* Forgets the current client: its partial input, its pending reply. */
@@ -172,12 +193,45 @@ flush_out(DdChannel *ch)
 	return TRUE;
 }
 
+/* Marks the virtio host away and forgets its client, as for a hang-up. */
+static void
+host_hung_up(DdChannel *ch, const char *why)
+{
+	if (is_socket_method(ch)) {
+		drop_client(ch, why);
+		return;
+	}
+	/*
+	 * virtio_console reports POLLHUP for as long as the host is away, and
+	 * a write fails with EAGAIN: waiting for POLLOUT or POLLIN would spin.
+	 * Stop watching the port until SIGIO says the host connection changed.
+	 */
+	ch->host_away = TRUE;
+	drop_client(ch, why);
+}
+
 static gboolean
 on_writable(int fd, GIOCondition cond, gpointer user_data)
 {
 	DdChannel *ch = user_data;
 
 	ch->out_watch = 0;
+	/*
+	 * A hang-up ends the reply: the host that asked for it is gone, and a
+	 * host that connects later must not receive it.  A host that was not
+	 * seen connected yet is still connecting: wait for SIGIO.
+	 */
+	if ((cond & (G_IO_HUP | G_IO_ERR)) && !(cond & G_IO_OUT)) {
+		if (!is_socket_method(ch) && !ch->host_seen) {
+			g_debug("the host is not connected yet: the reply waits for it");
+			ch->host_away = TRUE;
+			update_watches(ch);
+			return G_SOURCE_REMOVE;
+		}
+		host_hung_up(ch, "the host hung up before reading a reply: dropping it");
+		pump(ch);
+		return G_SOURCE_REMOVE;
+	}
 	if (flush_out(ch))
 		pump(ch);
 	return G_SOURCE_REMOVE;
@@ -188,8 +242,7 @@ dd_channel_reply(DdChannel *ch, GBytes *reply)
 {
 	g_return_if_fail(ch->in_flight);
 	ch->in_flight = FALSE;
-	if (reply && ch->in_flight_serial == ch->conn_serial && ch->conn_fd >= 0 &&
-	    !ch->host_away) {
+	if (reply && ch->in_flight_serial == ch->conn_serial && ch->conn_fd >= 0) {
 		ch->out = g_bytes_ref(reply);
 		ch->out_off = 0;
 		if (!flush_out(ch))
@@ -219,6 +272,7 @@ pump(DdChannel *ch)
 			msg = dd_framer_message(ch->framer, &len);
 		ch->in_flight = TRUE;
 		ch->in_flight_serial = ch->conn_serial;
+		ch->host_seen = host_connected(ch);
 		ch->on_frame(ch, kind, msg, len, ch->user_data);
 	}
 	ch->pumping = FALSE;
@@ -246,17 +300,8 @@ on_readable(int fd, GIOCondition cond, gpointer user_data)
 	}
 	/* EOF, an error, or POLLHUP with nothing left to read. */
 	ch->conn_watch = 0;
-	if (is_socket_method(ch)) {
-		drop_client(ch, "client disconnected");
-	} else {
-		/*
-		 * virtio_console reports POLLHUP for as long as the host is
-		 * away.  Rather than poll (and spin) on it, stop watching the
-		 * port until SIGIO says the host connection changed.
-		 */
-		ch->host_away = TRUE;
-		drop_client(ch, "host disconnected from the virtio-serial port");
-	}
+	host_hung_up(ch, is_socket_method(ch) ? "client disconnected" :
+		     "host disconnected from the virtio-serial port");
 	pump(ch);
 	return G_SOURCE_REMOVE;
 }
@@ -269,7 +314,7 @@ update_watches(DdChannel *ch)
 {
 	gboolean want_read = ch->conn_fd >= 0 && !ch->host_away && !ch->in_flight &&
 			     !ch->out && ch->in_off >= ch->in_len;
-	gboolean want_write = ch->conn_fd >= 0 && ch->out != NULL;
+	gboolean want_write = ch->conn_fd >= 0 && !ch->host_away && ch->out != NULL;
 	gboolean want_accept = ch->listen_fd >= 0 && ch->conn_fd < 0;
 
 	if (want_read && !ch->conn_watch)
@@ -425,14 +470,21 @@ open_udev_port(DdChannel *ch, struct udev_device *dev)
 static void
 find_port(DdChannel *ch)
 {
-	struct udev_enumerate *en = udev_enumerate_new(ch->udev);
+	struct udev *udev = dd_uevents_udev(ch->uevents);
+	struct udev_enumerate *en;
 	struct udev_list_entry *e;
+
+	if (!udev) {
+		g_warning("no udev: cannot look for virtio-serial port %s", ch->port_name);
+		return;
+	}
+	en = udev_enumerate_new(udev);
 
 	udev_enumerate_add_match_subsystem(en, "virtio-ports");
 	udev_enumerate_add_match_sysattr(en, "name", ch->port_name);
 	udev_enumerate_scan_devices(en);
 	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
-		struct udev_device *dev = udev_device_new_from_syspath(ch->udev,
+		struct udev_device *dev = udev_device_new_from_syspath(udev,
 								       udev_list_entry_get_name(e));
 
 		if (dev && is_our_port(ch, dev))
@@ -447,15 +499,12 @@ find_port(DdChannel *ch)
 		g_message("virtio-serial port %s not present: waiting for it", ch->port_name);
 }
 
-static gboolean
-on_port_uevent(int fd, GIOCondition cond, gpointer user_data)
+static void
+on_port_uevent(struct udev_device *dev, gpointer user_data)
 {
 	DdChannel *ch = user_data;
-	struct udev_device *dev = udev_monitor_receive_device(ch->monitor);
 	const char *action, *node;
 
-	if (!dev)
-		return G_SOURCE_CONTINUE;
 	action = udev_device_get_action(dev);
 	node = udev_device_get_devnode(dev);
 	if (g_strcmp0(action, "remove") == 0) {
@@ -465,8 +514,6 @@ on_port_uevent(int fd, GIOCondition cond, gpointer user_data)
 		/* "change" too: the port's name arrives after its "add". */
 		open_udev_port(ch, dev);
 	}
-	udev_device_unref(dev);
-	return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -477,6 +524,15 @@ on_sigio(int fd, GIOCondition cond, gpointer user_data)
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si))
 		;
+	if (ch->conn_fd < 0)
+		return G_SOURCE_CONTINUE;
+	if (host_connected(ch)) {
+		ch->host_seen = TRUE;
+	} else if (ch->host_seen && (ch->in_flight || ch->out)) {
+		/* The host that asked left while its request ran: no reply for the next. */
+		host_hung_up(ch, "the host hung up before reading a reply: dropping it");
+		return G_SOURCE_CONTINUE;
+	}
 	if (ch->host_away) {
 		g_debug("SIGIO: watching the port again");
 		ch->host_away = FALSE;
@@ -504,26 +560,21 @@ setup_virtio(DdChannel *ch, GError **error)
 	if (ch->explicit_path)
 		return open_port(ch, ch->path, error);
 
-	ch->udev = udev_new();
-	if (!ch->udev) {
-		g_set_error_literal(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "udev_new failed");
+	if (!dd_uevents_udev(ch->uevents)) {
+		g_set_error_literal(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+				    "no udev: cannot look for the virtio-serial port");
 		return FALSE;
 	}
-	/* Kernel uevents: no udevd needed, as in an initramfs. */
-	ch->monitor = udev_monitor_new_from_netlink(ch->udev, "kernel");
-	if (ch->monitor &&
-	    udev_monitor_filter_add_match_subsystem_devtype(ch->monitor, "virtio-ports", NULL) >= 0 &&
-	    udev_monitor_enable_receiving(ch->monitor) >= 0)
-		ch->monitor_watch = g_unix_fd_add(udev_monitor_get_fd(ch->monitor), G_IO_IN,
-						  on_port_uevent, ch);
-	else
-		g_warning("no udev monitor: a virtio-serial port that appears later goes unnoticed");
+	ch->subscribed = dd_uevents_subscribe(ch->uevents, "virtio-ports", on_port_uevent, ch);
+	if (!ch->subscribed)
+		g_warning("a virtio-serial port that appears later goes unnoticed");
 	find_port(ch);
 	return TRUE;
 }
 
 DdChannel *
-dd_channel_new(const DdConfig *config, DdFrameFunc on_frame, gpointer user_data, GError **error)
+dd_channel_new(const DdConfig *config, DdUevents *uevents, DdFrameFunc on_frame,
+	       gpointer user_data, GError **error)
 {
 	g_autoptr(DdChannel) ch = g_new0(DdChannel, 1);
 	gboolean ok = FALSE;
@@ -535,6 +586,7 @@ dd_channel_new(const DdConfig *config, DdFrameFunc on_frame, gpointer user_data,
 	ch->reply_timeout = config->reply_timeout;
 	ch->on_frame = on_frame;
 	ch->user_data = user_data;
+	ch->uevents = uevents;
 	ch->framer = dd_framer_new(config->max_message_size, config->max_nesting_depth);
 	ch->listen_fd = ch->conn_fd = ch->sigio_fd = -1;
 
@@ -565,7 +617,8 @@ dd_channel_free(DdChannel *ch)
 	g_clear_handle_id(&ch->out_timer, g_source_remove);
 	g_clear_handle_id(&ch->listen_watch, g_source_remove);
 	g_clear_handle_id(&ch->sigio_watch, g_source_remove);
-	g_clear_handle_id(&ch->monitor_watch, g_source_remove);
+	if (ch->subscribed)
+		dd_uevents_unsubscribe(ch->uevents, on_port_uevent, ch);
 	g_clear_pointer(&ch->out, g_bytes_unref);
 	if (ch->conn_fd >= 0)
 		close(ch->conn_fd);
@@ -576,8 +629,6 @@ dd_channel_free(DdChannel *ch)
 	}
 	if (ch->sigio_fd >= 0)
 		close(ch->sigio_fd);
-	g_clear_pointer(&ch->monitor, udev_monitor_unref);
-	g_clear_pointer(&ch->udev, udev_unref);
 	dd_framer_free(ch->framer);
 	g_free(ch->path);
 	g_free(ch->port_name);

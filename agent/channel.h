@@ -6,6 +6,7 @@
 
 #include "agent-config.h"
 #include "framer.h"
+#include "uevent.h"
 
 /*
  * Transports: virtio-serial (the port found by name through libudev),
@@ -16,8 +17,9 @@
  * at once or later.  Until then, and until the reply has been written,
  * the channel reads nothing more: one request at a time, bounded memory.
  * A reply waits for POLLOUT for at most reply_timeout ms; then the reply
- * and the client are dropped.  A disconnect resets the framer, so nothing
- * of one client reaches the next.
+ * and the client are dropped.  A disconnect (for virtio-serial: the host
+ * hanging up, also while a request runs or its reply waits) drops the
+ * reply and resets the framer, so nothing of one client reaches the next.
  */
 
 typedef struct DdChannel DdChannel;
@@ -25,8 +27,13 @@ typedef struct DdChannel DdChannel;
 typedef void (*DdFrameFunc)(DdChannel *channel, DdFrameKind kind, const char *msg,
 			    gsize len, gpointer user_data);
 
-DdChannel *dd_channel_new(const DdConfig *config, DdFrameFunc on_frame, gpointer user_data,
-			  GError **error);
+/**
+ * dd_channel_new:
+ * Opens the transport of @config.  virtio-serial finds its port through
+ * @uevents, which must outlive the channel.
+ */
+DdChannel *dd_channel_new(const DdConfig *config, DdUevents *uevents, DdFrameFunc on_frame,
+			  gpointer user_data, GError **error);
 void dd_channel_free(DdChannel *channel);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DdChannel, dd_channel_free)
 

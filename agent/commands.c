@@ -132,6 +132,8 @@ cmd_guest_dma_dirty_status(DdAgent *agent, json_object *args, DdRequest *req)
 	struct dmadirty_status st;
 	gboolean on = FALSE;
 	gboolean have_dev;
+	g_autofree char *why = NULL;
+	DdDeviceState dev;
 	guint i;
 
 	G_STATIC_ASSERT(G_N_ELEMENTS(counter_names) == DMADIRTY_NR_COUNTERS_USED);
@@ -142,6 +144,10 @@ cmd_guest_dma_dirty_status(DdAgent *agent, json_object *args, DdRequest *req)
 
 	json_object_object_add(ret, "enabled", json_object_new_boolean(on));
 	json_object_object_add(ret, "source", json_object_new_string(dd_kernel_source(agent->kernel)));
+	dev = dd_kernel_device_state(agent->kernel, &why);
+	json_object_object_add(ret, "device", json_object_new_string(dd_device_state_name(dev)));
+	if (why)
+		json_object_object_add(ret, "device-error", json_object_new_string(why));
 	json_object_object_add(ret, "generation",
 			       json_object_new_int64(dd_dirty_generation(agent->dirty)));
 	json_object_object_add(ret, "lease-remaining",

@@ -294,9 +294,11 @@ dd_config_load(int *argc, char ***argv, GError **error)
 		  "directory of pre-enable/post-disable hooks (default " DD_DEFAULT_HOOKS_DIR ")",
 		  "DIR" },
 		{ "max-message-size", 0, 0, G_OPTION_ARG_STRING, &o.max_message_size,
-		  "largest request in bytes (default 65536)", "BYTES" },
+		  "largest request in bytes (default " G_STRINGIFY(DD_DEFAULT_MAX_MESSAGE_SIZE) ")",
+		  "BYTES" },
 		{ "max-nesting-depth", 0, 0, G_OPTION_ARG_STRING, &o.max_nesting_depth,
-		  "deepest request nesting (default 32)", "N" },
+		  "deepest request nesting (default " G_STRINGIFY(DD_DEFAULT_MAX_NESTING_DEPTH) ")",
+		  "N" },
 		{ "hook-timeout", 0, 0, G_OPTION_ARG_STRING, &o.hook_timeout,
 		  "seconds a hook may run before it is killed (default 30)", "SECONDS" },
 		{ "reply-timeout", 0, 0, G_OPTION_ARG_STRING, &o.reply_timeout,
@@ -348,8 +350,8 @@ dd_config_load(int *argc, char ***argv, GError **error)
 	c->sysctl_path = g_strdup(DD_DEFAULT_SYSCTL_PATH);
 	c->device_path = g_strdup(DD_DEFAULT_DEVICE_PATH);
 	c->hooks_dir = g_strdup(DD_DEFAULT_HOOKS_DIR);
-	c->max_message_size = 65536;
-	c->max_nesting_depth = 32;
+	c->max_message_size = DD_DEFAULT_MAX_MESSAGE_SIZE;
+	c->max_nesting_depth = DD_DEFAULT_MAX_NESTING_DEPTH;
 	c->hook_timeout = 30;
 	c->reply_timeout = 5000;
 	c->log_level = G_LOG_LEVEL_MESSAGE;

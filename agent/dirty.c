@@ -49,6 +49,8 @@ struct DdDirty {
 	guint32 host_seq;	/* last host sequence acted on */
 };
 
+G_DEFINE_QUARK(dmadirty-dirty-error-quark, dd_dirty_error)
+
 static void op_free(Op *op)
 {
 	g_free(op->tag);
@@ -257,7 +259,7 @@ dd_dirty_host_changed(guint32 state, guint32 sequence, gpointer user_data)
 	DdDirty *d = user_data;
 	GList *l;
 
-	/* The device and the uevent report the same change: act once. */
+	/* The state found at open and the first read may be the same change: act once. */
 	if (d->have_host_seq && d->host_seq == sequence)
 		return;
 	/*
@@ -325,8 +327,8 @@ dd_dirty_free(DdDirty *d)
 		if (op->done) {
 			op->result.generation = d->generation;
 			op->result.source = "none";
-			op->done(&op->result, g_error_new_literal(DD_KERNEL_ERROR,
-				 DD_KERNEL_ERROR_FAILED, "the agent is shutting down"),
+			op->done(&op->result, g_error_new_literal(DD_DIRTY_ERROR,
+				 DD_DIRTY_ERROR_SHUTDOWN, "the agent is shutting down"),
 				 op->user_data);
 		}
 		op_free(op);

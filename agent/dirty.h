@@ -21,13 +21,20 @@
 
 #define DD_MAX_LEASE	(30u * 24 * 3600)	/* seconds */
 
+#define DD_DIRTY_ERROR (dd_dirty_error_quark())
+GQuark dd_dirty_error_quark(void);
+
+typedef enum {
+	DD_DIRTY_ERROR_SHUTDOWN,	/* the agent stopped before the operation ran */
+} DdDirtyError;
+
 typedef struct DdDirty DdDirty;
 
 typedef struct {
 	gboolean enabled;
 	guint32 generation;
 	gboolean bridge;	/* the ack reached a vendor block */
-	const char *source;	/* "module", "kernel" or "none" */
+	const char *source;	/* as dd_kernel_source() */
 } DdDirtyResult;
 
 /** DdDirtyDone: @error is NULL on success; the callee takes it. */

@@ -8,7 +8,9 @@
 
 #include <string.h>
 
+#include "agent-config.h"
 #include "dispatch.h"
+#include "qga.h"
 
 struct DdDispatcher {
 	DdAgent *agent;
@@ -63,8 +65,8 @@ dd_dispatcher_new(DdAgent *agent, const char *const *allow, const char *const *b
 
 	d = g_new0(DdDispatcher, 1);
 	d->agent = agent;
-	d->max_size = 65536;
-	d->max_depth = 32;
+	d->max_size = DD_DEFAULT_MAX_MESSAGE_SIZE;
+	d->max_depth = DD_DEFAULT_MAX_NESTING_DEPTH;
 	d->enabled = g_new0(gboolean, dd_rpc_n_commands);
 	for (i = 0; i < dd_rpc_n_commands; i++) {
 		const char *name = dd_rpc_commands[i].name;
@@ -108,7 +110,7 @@ finish(DdRequest *req, json_object *reply)
 	if (req->id)
 		json_object_object_add(reply, "id", json_object_get(req->id));
 	if (req->delimited)
-		g_string_append_c(s, (char)0xFF);
+		g_string_append_c(s, (char)QGA_DELIMITER);
 	g_string_append(s, json_object_to_json_string_ext(reply,
 			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	g_string_append_c(s, '\n');
@@ -123,22 +125,7 @@ finish(DdRequest *req, json_object *reply)
 void
 dd_request_return(DdRequest *req, json_object *ret)
 {
-	json_object *reply = json_object_new_object();
-
-	json_object_object_add(reply, "return", ret);
-	finish(req, reply);
-}
-
-static json_object *
-error_object(const char *klass, const char *desc)
-{
-	json_object *reply = json_object_new_object();
-	json_object *err = json_object_new_object();
-
-	json_object_object_add(err, "class", json_object_new_string(klass));
-	json_object_object_add(err, "desc", json_object_new_string(desc));
-	json_object_object_add(reply, "error", err);
-	return reply;
+	finish(req, qga_reply_return(ret));
 }
 
 void
@@ -150,7 +137,7 @@ dd_request_error(DdRequest *req, GError *error)
 		klass = "CommandNotFound";
 	if (req->cmd)
 		g_info("%s failed: %s", req->cmd->name, error->message);
-	finish(req, error_object(klass, error->message));
+	finish(req, qga_reply_error(klass, error->message));
 	g_error_free(error);
 }
 
@@ -158,12 +145,6 @@ void
 dd_request_set_delimited(DdRequest *req)
 {
 	req->delimited = TRUE;
-}
-
-const char *
-dd_request_command(DdRequest *req)
-{
-	return req->cmd ? req->cmd->name : NULL;
 }
 
 static const char *

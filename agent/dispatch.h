@@ -99,7 +99,4 @@ void dd_request_error(DdRequest *req, GError *error);
 /** dd_request_set_delimited: prefix the reply with 0xFF. */
 void dd_request_set_delimited(DdRequest *req);
 
-/** dd_request_command: the name of the command being run. */
-const char *dd_request_command(DdRequest *req);
-
 #endif /* DD_DISPATCH_H */

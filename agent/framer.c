@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "framer.h"
+#include "qga.h"
 
 struct DdFramer {
 	gsize max_size;
@@ -47,18 +48,6 @@ dd_framer_free(DdFramer *framer)
 		return;
 	g_byte_array_unref(framer->buf);
 	g_free(framer);
-}
-
-gsize
-dd_framer_max_size(DdFramer *framer)
-{
-	return framer->max_size;
-}
-
-guint
-dd_framer_max_depth(DdFramer *framer)
-{
-	return framer->max_depth;
 }
 
 static void
@@ -102,7 +91,7 @@ is_space(guint8 c)
 static gboolean
 is_reset(guint8 c)
 {
-	return c == 0xFF || (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7F;
+	return c == QGA_DELIMITER || (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7F;
 }
 
 const char *

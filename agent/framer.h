@@ -52,7 +52,4 @@ void dd_framer_reset(DdFramer *framer);
 /** dd_framer_idle: TRUE when no partial message is buffered or skipped. */
 gboolean dd_framer_idle(DdFramer *framer);
 
-gsize dd_framer_max_size(DdFramer *framer);
-guint dd_framer_max_depth(DdFramer *framer);
-
 #endif /* DD_FRAMER_H */

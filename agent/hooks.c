@@ -49,6 +49,8 @@ struct DdHookRun {
 	GString *line;
 };
 
+G_DEFINE_QUARK(dmadirty-hooks-error-quark, dd_hooks_error)
+
 static gboolean
 is_hook(const char *dir, const char *name)
 {
@@ -193,15 +195,15 @@ on_child_exit(GPid pid, gint status, gpointer user_data)
 	stop_hook(run);
 
 	if (run->timed_out)
-		g_set_error(&error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+		g_set_error(&error, DD_HOOKS_ERROR, DD_HOOKS_ERROR_TIMED_OUT,
 			    "hook %s %s timed out after %u s and was killed",
 			    name, run->phase, run->timeout_s);
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		g_set_error(&error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+		g_set_error(&error, DD_HOOKS_ERROR, DD_HOOKS_ERROR_FAILED,
 			    "hook %s %s failed with exit status %d",
 			    name, run->phase, WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		g_set_error(&error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+		g_set_error(&error, DD_HOOKS_ERROR, DD_HOOKS_ERROR_SIGNALED,
 			    "hook %s %s was killed by signal %d",
 			    name, run->phase, WTERMSIG(status));
 
@@ -279,7 +281,7 @@ run_next(DdHookRun *run)
 
 	if (!g_unix_open_pipe(pipefd, FD_CLOEXEC, &error)) {
 		g_clear_error(&run->first_error);
-		g_set_error(&run->first_error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+		g_set_error(&run->first_error, DD_HOOKS_ERROR, DD_HOOKS_ERROR_START,
 			    "hook %s %s: %s", run->hooks[run->next], run->phase, error->message);
 		run->idle_id = g_idle_add(on_idle_finish, run);
 		return;
@@ -294,7 +296,7 @@ run_next(DdHookRun *run)
 		close(pipefd[1]);
 		g_warning("hook %s %s: %s", run->hooks[run->next], run->phase, error->message);
 		if (!run->first_error)
-			g_set_error(&run->first_error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+			g_set_error(&run->first_error, DD_HOOKS_ERROR, DD_HOOKS_ERROR_START,
 				    "hook %s %s could not start: %s", run->hooks[run->next],
 				    run->phase, error->message);
 		run->next++;

@@ -14,6 +14,16 @@
  * proceeds from main-loop callbacks.
  */
 
+#define DD_HOOKS_ERROR (dd_hooks_error_quark())
+GQuark dd_hooks_error_quark(void);
+
+typedef enum {
+	DD_HOOKS_ERROR_FAILED,		/* exited with a non-zero status */
+	DD_HOOKS_ERROR_SIGNALED,	/* killed by a signal */
+	DD_HOOKS_ERROR_TIMED_OUT,	/* ran past the timeout and was killed */
+	DD_HOOKS_ERROR_START,		/* could not be started */
+} DdHooksError;
+
 typedef struct DdHookRun DdHookRun;
 
 /**

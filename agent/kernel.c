@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <glib-unix.h>
-#include <libudev.h>
 
 #include "kernel.h"
 #include "dmadirty_vendor.h"
@@ -24,12 +23,12 @@ struct DdKernel {
 	gpointer user_data;
 
 	int dev_fd;		/* -1 when the device is not open */
+	int dev_errno;		/* why not: the failed open()'s or HELLO's errno */
+	gboolean dev_hello_failed;	/* dev_errno is HELLO's */
 	guint32 dev_features;
 	guint dev_watch;	/* POLLIN on dev_fd */
 
-	struct udev *udev;
-	struct udev_monitor *monitor;
-	guint monitor_watch;
+	DdUevents *uevents;
 	guint initial_idle;	/* reports the host state found at open */
 	struct dmadirty_host initial;
 };
@@ -193,18 +192,27 @@ open_device(DdKernel *k)
 		return;
 	fd = open(k->device_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
+		k->dev_errno = errno;
+		k->dev_hello_failed = FALSE;
 		if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
 			g_debug("%s: %s: no module", k->device_path, g_strerror(errno));
+		else if (errno == EBUSY)
+			g_warning("cannot open %s: another process holds it: the module is "
+				  "not watching the host for this agent", k->device_path);
 		else
 			g_warning("cannot open %s: %s", k->device_path, g_strerror(errno));
 		return;
 	}
 	if (xioctl(fd, DMADIRTY_IOC_HELLO, &hello) < 0) {
+		k->dev_errno = errno;
+		k->dev_hello_failed = TRUE;
 		g_warning("%s: HELLO failed: %s", k->device_path, g_strerror(errno));
 		close(fd);
 		return;
 	}
 	k->dev_fd = fd;
+	k->dev_errno = 0;
+	k->dev_hello_failed = FALSE;
 	k->dev_features = hello.features;
 	g_message("%s: module API version %u, features 0x%x", k->device_path,
 		  hello.version, hello.features);
@@ -222,79 +230,35 @@ close_device(DdKernel *k)
 	if (k->dev_fd >= 0) {
 		close(k->dev_fd);
 		k->dev_fd = -1;
+		k->dev_errno = ENODEV;
+		k->dev_hello_failed = FALSE;
 		g_message("%s closed", k->device_path);
 	}
 }
 
-static gboolean
-parse_u32(const char *s, guint32 *out)
-{
-	guint64 v;
-
-	if (!s || !g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT32, &v, NULL))
-		return FALSE;
-	*out = (guint32)v;
-	return TRUE;
-}
-
-static gboolean
-on_uevent(int fd, GIOCondition cond, gpointer user_data)
+/*
+ * The device's arrival and departure.  Host-state changes are read from the
+ * device (POLLIN); the module's "change" uevents carry the same state and
+ * are only a reason to try opening a device not open yet.
+ */
+static void
+on_uevent(struct udev_device *dev, gpointer user_data)
 {
 	DdKernel *k = user_data;
-	struct udev_device *dev = udev_monitor_receive_device(k->monitor);
-	const char *action, *name;
-	guint32 state, seq;
+	const char *action = udev_device_get_action(dev);
+	const char *name = udev_device_get_sysname(dev);
 
-	if (!dev)
-		return G_SOURCE_CONTINUE;
-	action = udev_device_get_action(dev);
-	name = udev_device_get_sysname(dev);
-	if (action && name && strcmp(name, DMADIRTY_DEVICE_NAME) == 0) {
-		g_debug("uevent %s %s", action, name);
-		if (strcmp(action, "add") == 0) {
-			open_device(k);
-		} else if (strcmp(action, "remove") == 0) {
-			close_device(k);
-		} else if (strcmp(action, "change") == 0 &&
-			   parse_u32(udev_device_get_property_value(dev, DMADIRTY_UEVENT_HOST_STATE), &state) &&
-			   parse_u32(udev_device_get_property_value(dev, DMADIRTY_UEVENT_HOST_SEQ), &seq)) {
-			g_debug("host state %u, sequence %u (uevent)", state, seq);
-			open_device(k);
-			k->host_changed(state, seq, k->user_data);
-		}
-	}
-	udev_device_unref(dev);
-	return G_SOURCE_CONTINUE;
-}
-
-static void
-start_monitor(DdKernel *k)
-{
-	/*
-	 * The "kernel" source works without udevd (initramfs guests, tests);
-	 * the agent only needs the raw kernel uevents of one misc device.
-	 */
-	k->udev = udev_new();
-	if (!k->udev)
-		goto fail;
-	k->monitor = udev_monitor_new_from_netlink(k->udev, "kernel");
-	if (!k->monitor)
-		goto fail;
-	if (udev_monitor_filter_add_match_subsystem_devtype(k->monitor, "misc", NULL) < 0 ||
-	    udev_monitor_enable_receiving(k->monitor) < 0)
-		goto fail;
-	k->monitor_watch = g_unix_fd_add(udev_monitor_get_fd(k->monitor), G_IO_IN, on_uevent, k);
-	return;
-fail:
-	g_warning("no udev monitor for %s: a module loaded later will not be noticed",
-		  k->device_path);
-	g_clear_pointer(&k->monitor, udev_monitor_unref);
-	g_clear_pointer(&k->udev, udev_unref);
+	if (!action || !name || strcmp(name, DMADIRTY_DEVICE_NAME) != 0)
+		return;
+	if (strcmp(action, "remove") == 0)
+		close_device(k);
+	else
+		open_device(k);
 }
 
 DdKernel *
-dd_kernel_new(const char *sysctl_path, const char *device_path, DdHostFunc host_changed,
-	      gpointer user_data)
+dd_kernel_new(const char *sysctl_path, const char *device_path, DdUevents *uevents,
+	      DdHostFunc host_changed, gpointer user_data)
 {
 	DdKernel *k = g_new0(DdKernel, 1);
 
@@ -303,7 +267,10 @@ dd_kernel_new(const char *sysctl_path, const char *device_path, DdHostFunc host_
 	k->host_changed = host_changed;
 	k->user_data = user_data;
 	k->dev_fd = -1;
-	start_monitor(k);
+	k->dev_errno = ENOENT;
+	k->uevents = uevents;
+	if (!dd_uevents_subscribe(uevents, "misc", on_uevent, k))
+		g_warning("%s: a module loaded later will not be noticed", k->device_path);
 	open_device(k);
 	return k;
 }
@@ -314,18 +281,10 @@ dd_kernel_free(DdKernel *k)
 	if (!k)
 		return;
 	close_device(k);
-	g_clear_handle_id(&k->monitor_watch, g_source_remove);
-	g_clear_pointer(&k->monitor, udev_monitor_unref);
-	g_clear_pointer(&k->udev, udev_unref);
+	dd_uevents_unsubscribe(k->uevents, on_uevent, k);
 	g_free(k->sysctl_path);
 	g_free(k->device_path);
 	g_free(k);
-}
-
-gboolean
-dd_kernel_has_device(DdKernel *k)
-{
-	return k->dev_fd >= 0;
 }
 
 gboolean
@@ -358,6 +317,54 @@ dd_kernel_status(DdKernel *k, struct dmadirty_status *status)
 	return TRUE;
 }
 
+DdDeviceState
+dd_kernel_device_state(DdKernel *k, char **why)
+{
+	DdDeviceState state;
+
+	if (k->dev_fd >= 0)
+		state = DD_DEVICE_OPEN;
+	else if (k->dev_errno == ENOENT || k->dev_errno == ENXIO || k->dev_errno == ENODEV)
+		state = DD_DEVICE_ABSENT;
+	else if (k->dev_errno == EBUSY && !k->dev_hello_failed)
+		state = DD_DEVICE_BUSY;
+	else
+		state = DD_DEVICE_FAILED;
+	if (!why)
+		return state;
+	switch (state) {
+	case DD_DEVICE_OPEN:
+		*why = NULL;
+		break;
+	case DD_DEVICE_ABSENT:
+		*why = g_strdup_printf("%s does not exist: the dmadirty module is not loaded",
+				       k->device_path);
+		break;
+	case DD_DEVICE_BUSY:
+		*why = g_strdup_printf("%s is held by another process", k->device_path);
+		break;
+	case DD_DEVICE_FAILED:
+		*why = g_strdup_printf("%s: %s failed: %s", k->device_path,
+				       k->dev_hello_failed ? "the version handshake" : "open",
+				       g_strerror(k->dev_errno));
+		break;
+	}
+	return state;
+}
+
+const char *
+dd_device_state_name(DdDeviceState state)
+{
+	static const char *const names[] = {
+		[DD_DEVICE_OPEN] = "open",
+		[DD_DEVICE_ABSENT] = "absent",
+		[DD_DEVICE_BUSY] = "busy",
+		[DD_DEVICE_FAILED] = "failed",
+	};
+
+	return names[state];
+}
+
 const char *
 dd_kernel_source(DdKernel *k)
 {
@@ -365,5 +372,12 @@ dd_kernel_source(DdKernel *k)
 
 	if (dd_kernel_status(k, &st))
 		return st.source == DMADIRTY_SOURCE_MODULE ? "module" : "kernel";
-	return access(k->sysctl_path, F_OK) == 0 ? "kernel" : "none";
+	if (access(k->sysctl_path, F_OK) != 0)
+		return "none";
+	/*
+	 * Without the module only the kernel can provide the sysctl.  With the
+	 * module loaded but its device not ours, either may: only the module
+	 * knows, and it cannot be asked.
+	 */
+	return dd_kernel_device_state(k, NULL) == DD_DEVICE_ABSENT ? "kernel" : "unknown";
 }

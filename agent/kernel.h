@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "dmadirty_uapi.h"
+#include "uevent.h"
 
 /*
  * The kernel interface: the vm.dma_mark_dirty sysctl and the module's
@@ -12,9 +13,9 @@
  *
  * The device is kept open while the agent runs, because the module only
  * watches the host while it is open.  When it is missing at start (module
- * loaded later), a udev monitor on the kernel's uevents opens it when it
- * appears.  Host-state changes arrive both as POLLIN on the device and as a
- * KOBJ_CHANGE uevent; both go to the DdHostFunc, which must be idempotent.
+ * loaded later), its "add" uevent opens it.  Host-state changes are read
+ * from the device (POLLIN) and go to the DdHostFunc; the state found at
+ * open goes there too, so it may see one sequence twice.
  */
 
 #define DD_KERNEL_ERROR (dd_kernel_error_quark())
@@ -35,10 +36,11 @@ typedef void (*DdHostFunc)(guint32 state, guint32 sequence, gpointer user_data);
 /**
  * dd_kernel_new:
  * Opens @device_path when it exists (its absence is not an error: no
- * module) and starts watching for it.  @host_changed is called from the
- * main loop, never from within dd_kernel_new().
+ * module) and watches @uevents, which must outlive it, for it.
+ * @host_changed is called from the main loop, never from within
+ * dd_kernel_new().
  */
-DdKernel *dd_kernel_new(const char *sysctl_path, const char *device_path,
+DdKernel *dd_kernel_new(const char *sysctl_path, const char *device_path, DdUevents *uevents,
 			DdHostFunc host_changed, gpointer user_data);
 void dd_kernel_free(DdKernel *kernel);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DdKernel, dd_kernel_free)
@@ -61,10 +63,31 @@ gboolean dd_kernel_ack(DdKernel *kernel, guint32 sequence, gboolean dirtying);
 /** dd_kernel_status: the module's status; FALSE when no device is open. */
 gboolean dd_kernel_status(DdKernel *kernel, struct dmadirty_status *status);
 
-/** dd_kernel_source: "module", "kernel", or "none" when there is no sysctl. */
-const char *dd_kernel_source(DdKernel *kernel);
+/* Why the control device is, or is not, in use. */
+typedef enum {
+	DD_DEVICE_OPEN,		/* the agent holds it */
+	DD_DEVICE_ABSENT,	/* no such device: the module is not loaded */
+	DD_DEVICE_BUSY,		/* another process holds it (EBUSY) */
+	DD_DEVICE_FAILED,	/* open or the version handshake failed otherwise */
+} DdDeviceState;
 
-/** dd_kernel_has_device: TRUE while the control device is open. */
-gboolean dd_kernel_has_device(DdKernel *kernel);
+/**
+ * dd_kernel_device_state:
+ * The control device's state; with @why, also a sentence saying why it is
+ * not in use (NULL when it is open), to be freed.
+ */
+DdDeviceState dd_kernel_device_state(DdKernel *kernel, char **why);
+
+/** dd_device_state_name: "open", "absent", "busy" or "failed" (the RPC's words). */
+const char *dd_device_state_name(DdDeviceState state);
+
+/**
+ * dd_kernel_source:
+ * Who provides the sysctl: "module" or "kernel" as the module reports it;
+ * "kernel" when the module is not loaded; "unknown" when the module is
+ * loaded but its device is not in use (see dd_kernel_device_state()); "none"
+ * when there is no sysctl.
+ */
+const char *dd_kernel_source(DdKernel *kernel);
 
 #endif /* DD_KERNEL_H */

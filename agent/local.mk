@@ -15,18 +15,19 @@ agent_libdmadirty_agent_a_SOURCES = \
 	agent/framer.c agent/framer.h \
 	agent/hooks.c agent/hooks.h \
 	agent/kernel.c agent/kernel.h \
-	agent/notify.c agent/notify.h
+	agent/log.c agent/log.h \
+	agent/notify.c agent/notify.h \
+	agent/uevent.c agent/uevent.h \
+	proto/qga.c proto/qga.h
 nodist_agent_libdmadirty_agent_a_SOURCES = agent/rpc-table.c
 agent_libdmadirty_agent_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JSON_CFLAGS) $(UDEV_CFLAGS)
 
 # The dispatch table comes from the schema, so that the two cannot drift.
-agent/rpc-table.c: $(top_srcdir)/proto/rpc-schema.json $(top_srcdir)/agent/gen-rpc-table.py
+agent/rpc-table.c: $(top_srcdir)/proto/rpc-schema.json $(top_srcdir)/proto/gen-rpc.py
 	$(AM_V_GEN)$(MKDIR_P) agent && \
-	$(PYTHON3) $(top_srcdir)/agent/gen-rpc-table.py $(top_srcdir)/proto/rpc-schema.json $@.tmp && \
-	mv $@.tmp $@
+	$(PYTHON3) $(top_srcdir)/proto/gen-rpc.py agent $(top_srcdir)/proto/rpc-schema.json $@
 BUILT_SOURCES += agent/rpc-table.c
 CLEANFILES += agent/rpc-table.c
-EXTRA_DIST += agent/gen-rpc-table.py
 
 DD_AGENT_LIBS = agent/libdmadirty-agent.a $(GLIB_LIBS) $(JSON_LIBS) $(UDEV_LIBS)
 

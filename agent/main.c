@@ -8,46 +8,26 @@
 
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 
 #include <glib-unix.h>
 
 #include "agent.h"
+#include "log.h"
 #include "notify.h"
 
 static GLogLevelFlags max_level = G_LOG_LEVEL_MESSAGE;
-
-static const char *
-level_name(GLogLevelFlags level)
-{
-	switch (level & G_LOG_LEVEL_MASK) {
-	case G_LOG_LEVEL_ERROR:
-		return "error";
-	case G_LOG_LEVEL_CRITICAL:
-		return "critical";
-	case G_LOG_LEVEL_WARNING:
-		return "warning";
-	case G_LOG_LEVEL_MESSAGE:
-		return "notice";
-	case G_LOG_LEVEL_INFO:
-		return "info";
-	default:
-		return "debug";
-	}
-}
 
 /* One line per message on stderr, which systemd puts in the journal. */
 static void
 log_handler(const char *domain, GLogLevelFlags level, const char *message, gpointer user_data)
 {
-	GLogLevelFlags l = level & G_LOG_LEVEL_MASK;
+	g_autofree char *line = NULL;
 
 	/* Lower flag values are more severe. */
-	if (l > max_level)
+	if ((level & G_LOG_LEVEL_MASK) > max_level)
 		return;
-	fprintf(stderr, "dmadirty-agent: %s: %s%s%s\n", level_name(level),
-		domain && strcmp(domain, "dmadirty-agent") != 0 ? domain + 9 : "",
-		domain && strcmp(domain, "dmadirty-agent") != 0 ? ": " : "", message);
+	line = dd_log_format(domain, level, message);
+	fprintf(stderr, "%s\n", line);
 }
 
 static gboolean

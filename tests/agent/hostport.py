@@ -2,6 +2,7 @@
 tests/agent: the chardev socket QEMU serves, as libvirt would use it.
 Results go to stdout as "HOST ok|not ok <what>" lines, which the shell
 scripts turn into TAP."""
+import re
 import socket
 import sys
 import time
@@ -52,3 +53,18 @@ def resync(s, attempts=240):
         except socket.timeout:
             pass
     return False
+
+
+def wait_console(console, pattern, count=1, timeout=600):
+    """The count-th match of pattern (a regular expression with one group)
+    in the guest's console log, or None after timeout seconds: the guest
+    says what it has done there, and the host waits for that."""
+    pat = re.compile(pattern, re.M)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(console, errors="replace") as f:
+            found = pat.findall(f.read())
+        if len(found) >= count:
+            return found[count - 1]
+        time.sleep(0.5)
+    return None

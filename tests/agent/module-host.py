@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 # Host side of tests/agent/module.sh: once the guest's host-state steps are
-# done (status shows generation 2 with a bridge), drives enable/status/
-# disable over the virtio-serial port.  Prints "HOST ok|not ok <what>".
-#   module-host.py SOCKET
+# done (it prints "VMSTEPS done" on its console), drives enable/status/
+# disable over the virtio-serial port; then checks status while another
+# process holds /dev/dmadirty.  Prints "HOST ok|not ok <what>".
+#   module-host.py SOCKET CONSOLE_LOG
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hostport import connect, recv_line, report, resync  # noqa: E402
+from hostport import connect, recv_line, report, resync, wait_console  # noqa: E402
 
-path = sys.argv[1]
+path, console = sys.argv[1], sys.argv[2]
 
 
 def call(s, cmd, args=None):
@@ -27,15 +27,10 @@ if not resync(s):
     report(False, "the agent never answered")
     sys.exit(1)
 
-deadline = time.time() + 240
-while True:
-    st = call(s, "guest-dma-dirty-status")["return"]
-    if st["bridge"]["present"] and st["generation"] >= 2 and not st["enabled"]:
-        break
-    if time.time() > deadline:
-        report(False, "the guest's host-state steps did not finish: %r" % st)
-        sys.exit(1)
-    time.sleep(2)
+# The guest says on its console when its host-state steps are done.
+if wait_console(console, r"^(VMSTEPS done)") is None:
+    report(False, "the guest's host-state steps did not finish")
+    sys.exit(1)
 
 r = call(s, "guest-dma-dirty-enable", {"lease": 100, "tag": "rpc"})
 ret = r.get("return", {})
@@ -50,4 +45,20 @@ r = call(s, "guest-dma-dirty-disable", {"tag": "rpc-done"})
 ret = r.get("return", {})
 report(ret.get("ack") == "bridge" and ret.get("enabled") is False and ret.get("generation") == 4,
        "disable: ack bridge, generation 4: %r" % r)
+
+# The guest restarts the agent with /dev/dmadirty held by another process.
+if wait_console(console, r"^(VMBUSY ready)") is None:
+    report(False, "the guest restarted the agent with the device held")
+    sys.exit(1)
+if not resync(s):
+    report(False, "the restarted agent never answered")
+    sys.exit(1)
+r = call(s, "guest-dma-dirty-status")
+ret = r.get("return", {})
+report(ret.get("source") == "unknown" and ret.get("device") == "busy"
+       and "held by another process" in ret.get("device-error", ""),
+       "status with the device held elsewhere: source unknown, device busy: %r" % r)
+# On and off again: the post-disable hook tells the guest that the host is done.
+call(s, "guest-dma-dirty-enable", {"tag": "busy"})
+call(s, "guest-dma-dirty-disable", {"tag": "busy-done"})
 s.close()

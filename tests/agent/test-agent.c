@@ -8,6 +8,9 @@
  * line (for example "valgrind --leak-check=full --error-exitcode=1"); the
  * agent must then still exit with status 0 on SIGTERM.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1	/* POLLRDHUP */
+#endif
 #include "config.h"
 
 #include <errno.h>
@@ -27,6 +30,7 @@
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 
+#include "qga.h"
 #include "../unit/test-util.h"
 
 /* Generous: the agent may run under valgrind. */
@@ -161,26 +165,6 @@ call(Fixture *f, const char *msg)
 {
 	send_str(f, msg);
 	return read_reply(f);
-}
-
-static const char *
-error_class(json_object *r)
-{
-	json_object *e, *c;
-
-	if (!json_object_object_get_ex(r, "error", &e) || !json_object_object_get_ex(e, "class", &c))
-		return NULL;
-	return json_object_get_string(c);
-}
-
-static const char *
-error_desc(json_object *r)
-{
-	json_object *e, *c;
-
-	if (!json_object_object_get_ex(r, "error", &e) || !json_object_object_get_ex(e, "desc", &c))
-		return NULL;
-	return json_object_get_string(c);
 }
 
 static json_object *
@@ -427,7 +411,7 @@ test_every_command(Fixture *f, gconstpointer data)
 		g_test_message("-> %s", json_object_to_json_string(req));
 		r = call(f, json_object_to_json_string(req));
 		g_test_message("<- %s", json_object_to_json_string(r));
-		g_assert_null(error_class(r));
+		g_assert_null(qga_reply_error_class(r));
 		g_assert_cmpint(json_object_get_int(json_object_object_get(r, "id")), ==, 1000 + i);
 		g_assert_cmpint(f->saw_ff, ==, strcmp(name, "guest-sync-delimited") == 0);
 		g_assert_true(json_object_object_get_ex(r, "return", &ret));
@@ -506,7 +490,7 @@ test_partial_then_disconnect(Fixture *f, gconstpointer data)
 	/* ...which must not complete the next client's input. */
 	send_str(f, "}} {\"execute\":\"guest-sync\",\"arguments\":{\"id\":2}}");
 	r = read_reply(f);
-	g_assert_cmpstr(error_class(r), ==, "GenericError");
+	g_assert_cmpstr(qga_reply_error_class(r), ==, "GenericError");
 	json_object_put(r);
 	r = read_reply(f);
 	g_assert_cmpint(json_object_get_int(json_object_object_get(r, "return")), ==, 2);
@@ -566,8 +550,8 @@ test_malformed(Fixture *f, gconstpointer data)
 		json_object *r = call(f, cases[i].msg);
 
 		g_test_message("%s -> %s", cases[i].msg, json_object_to_json_string(r));
-		g_assert_cmpstr(error_class(r), ==, cases[i].klass);
-		g_assert_nonnull(strstr(error_desc(r), cases[i].desc));
+		g_assert_cmpstr(qga_reply_error_class(r), ==, cases[i].klass);
+		g_assert_nonnull(strstr(qga_reply_error_desc(r), cases[i].desc));
 		json_object_put(r);
 	}
 	/* Nothing was lost: the next request works, the switch never moved. */
@@ -590,8 +574,8 @@ test_oversized(Fixture *f, gconstpointer data)
 	g_string_append(s, "\"}}{\"execute\":\"guest-sync\",\"arguments\":{\"id\":9}}");
 	send_raw(f, s->str, s->len);
 	r = read_reply(f);
-	g_assert_cmpstr(error_class(r), ==, "GenericError");
-	g_assert_nonnull(strstr(error_desc(r), "size limit of 65536 bytes"));
+	g_assert_cmpstr(qga_reply_error_class(r), ==, "GenericError");
+	g_assert_nonnull(strstr(qga_reply_error_desc(r), "size limit of 65536 bytes"));
 	json_object_put(r);
 	/* One error only: the next reply is the next request's. */
 	r = read_reply(f);
@@ -613,7 +597,7 @@ test_too_deep(Fixture *f, gconstpointer data)
 	json_object *r;
 
 	r = call(f, msg);
-	g_assert_nonnull(strstr(error_desc(r), "nesting limit of 32"));
+	g_assert_nonnull(strstr(qga_reply_error_desc(r), "nesting limit of 32"));
 	json_object_put(r);
 	assert_ping(f);
 }
@@ -629,8 +613,8 @@ test_blocked(Fixture *f, gconstpointer data)
 
 	start_agent(f, opts);
 	r = call(f, "{\"execute\":\"guest-dma-dirty-enable\"}");
-	g_assert_cmpstr(error_class(r), ==, "CommandNotFound");
-	g_assert_nonnull(strstr(error_desc(r), "disabled"));
+	g_assert_cmpstr(qga_reply_error_class(r), ==, "CommandNotFound");
+	g_assert_nonnull(strstr(qga_reply_error_desc(r), "disabled"));
 	json_object_put(r);
 	v = sysctl_value(f);
 	g_assert_cmpstr(v, ==, "0");
@@ -687,8 +671,8 @@ test_hook_fails(Fixture *f, gconstpointer data)
 
 	write_hook(f, "50-fail", "echo failing on purpose; exit 4");
 	r = call(f, "{\"execute\":\"guest-dma-dirty-enable\"}");
-	g_assert_cmpstr(error_class(r), ==, "GenericError");
-	g_assert_nonnull(strstr(error_desc(r), "hook 50-fail pre-enable failed with exit status 4"));
+	g_assert_cmpstr(qga_reply_error_class(r), ==, "GenericError");
+	g_assert_nonnull(strstr(qga_reply_error_desc(r), "hook 50-fail pre-enable failed with exit status 4"));
 	json_object_put(r);
 	v = sysctl_value(f);
 	g_assert_cmpstr(v, ==, "0");
@@ -708,7 +692,7 @@ test_hook_hangs(Fixture *f, gconstpointer data)
 	send_str(f, "{\"execute\":\"guest-dma-dirty-enable\",\"id\":1}{\"execute\":\"guest-ping\",\"id\":2}");
 	r = read_reply(f);
 	g_assert_cmpint(json_object_get_int(json_object_object_get(r, "id")), ==, 1);
-	g_assert_nonnull(strstr(error_desc(r), "hook 10-hang pre-enable timed out after 1 s"));
+	g_assert_nonnull(strstr(qga_reply_error_desc(r), "hook 10-hang pre-enable timed out after 1 s"));
 	json_object_put(r);
 	r = read_reply(f);
 	g_assert_cmpint(json_object_get_int(json_object_object_get(r, "id")), ==, 2);
@@ -720,19 +704,25 @@ test_hook_hangs(Fixture *f, gconstpointer data)
 static void
 test_shutdown_during_hook(Fixture *f, gconstpointer data)
 {
-	g_autofree char *pidfile = g_build_filename(f->dir, "hook.pid", NULL);
-	g_autofree char *pid_s = NULL;
-	gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+	g_autofree char *fifo = g_build_filename(f->dir, "hook.pid", NULL);
+	struct pollfd p = { .events = POLLIN };
+	char buf[32];
+	ssize_t n;
 	int hook_pid;
 
+	/* The hook says it runs through a FIFO: no polling for a file. */
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	p.fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	g_assert_cmpint(p.fd, >=, 0);
 	write_hook(f, "10-hang", "echo $$ > ../hook.pid; exec sleep 60");
 	send_str(f, "{\"execute\":\"guest-dma-dirty-enable\"}");
-	while (!g_file_get_contents(pidfile, &pid_s, NULL, NULL) || !strchr(pid_s, '\n')) {
-		g_clear_pointer(&pid_s, g_free);
-		g_assert_cmpint(g_get_monotonic_time(), <, end);
-		g_usleep(20 * 1000);
-	}
-	hook_pid = atoi(pid_s);
+	g_assert_cmpint(poll(&p, 1, REPLY_TIMEOUT_MS), ==, 1);
+	n = read(p.fd, buf, sizeof(buf) - 1);
+	g_assert_cmpint(n, >, 0);
+	buf[n] = '\0';
+	close(p.fd);
+	hook_pid = atoi(buf);
+	g_assert_cmpint(hook_pid, >, 0);
 	/* SIGTERM with a hook running: clean exit, hook killed and reaped. */
 	stop_agent(f);
 	g_assert_cmpint(kill(hook_pid, 0), ==, -1);
@@ -795,11 +785,19 @@ test_non_reading_client(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(after - before, <=, 5);
 
 	/*
-	 * Past the 5 s deadline the agent has dropped the replies and the
-	 * client: reading now ends in EOF (or a reset, as the agent closed with
-	 * our requests unread) rather than in all the replies.
+	 * Past the 5 s deadline the agent drops the replies and the client:
+	 * wait for its end of the socket to close (POLLRDHUP, without reading,
+	 * which would unblock the replies), then reading ends in EOF (or a
+	 * reset, as the agent closed with our requests unread) rather than in
+	 * all the replies.
 	 */
-	g_usleep(MAX(0, stalled + 5500 * 1000 - g_get_monotonic_time()));
+	{
+		struct pollfd p = { .fd = f->fd, .events = POLLRDHUP };
+
+		g_assert_cmpint(poll(&p, 1, REPLY_TIMEOUT_MS + 5000), ==, 1);
+		g_test_message("the agent dropped the client after %" G_GINT64_FORMAT " ms",
+			       (g_get_monotonic_time() - stalled) / 1000);
+	}
 	g_assert_cmpint(fcntl(f->fd, F_SETFL, 0), ==, 0);
 	end = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
 	for (;;) {

@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 
 #include "agent.h"
+#include "qga.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -100,17 +101,13 @@ on_reply(GBytes *reply, gpointer user_data)
 	gsize len;
 	const char *s = g_bytes_get_data(reply, &len);
 	json_object *obj;
-	int n;
 
 	if (replied || !s || len < 3 || s[len - 1] != '\n')
 		abort();
-	if ((guint8)s[0] == 0xFF)
+	if ((guint8)s[0] == QGA_DELIMITER)
 		s++, len--;
 	obj = json_tokener_parse(s);
-	if (!obj || !json_object_is_type(obj, json_type_object))
-		abort();
-	n = json_object_object_get_ex(obj, "return", NULL) + json_object_object_get_ex(obj, "error", NULL);
-	if (n != 1)
+	if (qga_reply_kind(obj) == QGA_REPLY_INVALID)
 		abort();
 	json_object_put(obj);
 	replied = TRUE;

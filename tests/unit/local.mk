@@ -5,7 +5,8 @@ DD_UNIT_TESTS = \
 	tests/unit/test-framer \
 	tests/unit/test-dispatch \
 	tests/unit/test-config \
-	tests/unit/test-lease
+	tests/unit/test-lease \
+	tests/unit/test-log
 check_PROGRAMS += $(DD_UNIT_TESTS)
 TESTS += $(DD_UNIT_TESTS)
 
@@ -29,3 +30,7 @@ tests_unit_test_config_LDADD = $(DD_UNIT_LDADD)
 tests_unit_test_lease_SOURCES = tests/unit/test-lease.c $(DD_UNIT_UTIL)
 tests_unit_test_lease_CFLAGS = $(DD_UNIT_CFLAGS)
 tests_unit_test_lease_LDADD = $(DD_UNIT_LDADD)
+
+tests_unit_test_log_SOURCES = tests/unit/test-log.c
+tests_unit_test_log_CFLAGS = $(DD_UNIT_CFLAGS)
+tests_unit_test_log_LDADD = $(DD_UNIT_LDADD)

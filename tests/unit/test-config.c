@@ -213,5 +213,5 @@ main(int argc, char **argv)
 	g_test_add("/config/dump-round-trip", Fixture, NULL, setup, test_dump_round_trip, teardown);
 	g_test_add("/config/errors", Fixture, NULL, setup, test_errors, teardown);
 	g_test_add("/config/missing-file", Fixture, NULL, setup, test_missing_file, teardown);
-	return g_test_run();
+	return test_run();
 }

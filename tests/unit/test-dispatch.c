@@ -247,5 +247,5 @@ main(int argc, char **argv)
 	g_test_add_func("/dispatch/allow-list", test_allow_list);
 	g_test_add_func("/dispatch/unknown-in-list", test_unknown_in_list);
 	g_test_add_func("/dispatch/frame-errors", test_frame_errors);
-	return g_test_run();
+	return test_run();
 }

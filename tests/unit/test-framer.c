@@ -195,5 +195,5 @@ main(int argc, char **argv)
 	g_test_add_func("/framer/too-big", test_too_big);
 	g_test_add_func("/framer/too-deep", test_too_deep);
 	g_test_add_func("/framer/message-without-frame", test_message_without_frame);
-	return g_test_run();
+	return test_run();
 }

@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
 
+#include "qga.h"
 #include "test-util.h"
+
+/* Generous: the tests may run under valgrind. */
+#define TEST_REPLY_TIMEOUT_S 120
 
 static GPtrArray *warnings;
 
@@ -14,7 +22,7 @@ static void
 log_handler(const char *domain, GLogLevelFlags level, const char *message, gpointer user_data)
 {
 	if (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
-		g_ptr_array_add(warnings, g_strdup(message));
+		g_ptr_array_add(warnings, g_strdup_printf("%s: %s", g_test_get_path(), message));
 	if ((level & G_LOG_LEVEL_DEBUG) && !g_test_verbose())
 		return;
 	g_printerr("# %s: %s\n", domain ? domain : "", message);
@@ -32,15 +40,41 @@ test_init(int *argc, char ***argv)
 gboolean
 test_saw_warning(const char *pattern)
 {
+	g_autofree char *full = g_strdup_printf("%s: %s", g_test_get_path(), pattern);
 	guint i;
 
 	for (i = 0; i < warnings->len; i++) {
-		if (g_pattern_match_simple(pattern, g_ptr_array_index(warnings, i))) {
+		if (g_pattern_match_simple(full, g_ptr_array_index(warnings, i))) {
 			g_ptr_array_remove_index(warnings, i);
 			return TRUE;
 		}
 	}
 	return FALSE;
+}
+
+void
+test_assert_no_warnings(void)
+{
+	guint i;
+
+	for (i = 0; i < warnings->len; i++)
+		g_test_fail_printf("unexpected warning in %s", (char *)g_ptr_array_index(warnings, i));
+	g_ptr_array_set_size(warnings, 0);
+}
+
+int
+test_run(void)
+{
+	int rc = g_test_run();
+	guint i;
+
+	/* A warning outside a test, or in a test that did not check. */
+	for (i = 0; i < warnings->len; i++) {
+		g_printerr("# unexpected warning in %s\n", (char *)g_ptr_array_index(warnings, i));
+		rc = 1;
+	}
+	g_clear_pointer(&warnings, g_ptr_array_unref);
+	return rc;
 }
 
 TestAgent *
@@ -113,6 +147,7 @@ void
 test_agent_free(TestAgent *t)
 {
 	dd_agent_free(t->agent);
+	test_assert_no_warnings();
 	test_rm_rf(t->dir);
 	g_clear_pointer(&t->reply, g_bytes_unref);
 	g_free(t->dir);
@@ -150,14 +185,29 @@ test_agent_frame_error(TestAgent *t, DdFrameKind kind)
 	return wait_reply(t);
 }
 
+static gboolean
+on_reply_timeout(gpointer user_data)
+{
+	gboolean *timed_out = user_data;
+
+	*timed_out = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
 static json_object *
 wait_reply(TestAgent *t)
 {
+	gboolean timed_out = FALSE;
+	guint timer = g_timeout_add_seconds(TEST_REPLY_TIMEOUT_S, on_reply_timeout, &timed_out);
 	const char *data;
 	gsize len;
 
-	while (!t->replied)
+	while (!t->replied && !timed_out)
 		g_main_context_iteration(NULL, TRUE);
+	if (!timed_out)
+		g_source_remove(timer);
+	if (!t->replied)
+		g_error("no reply within %d s", TEST_REPLY_TIMEOUT_S);
 	g_assert_nonnull(t->reply);
 	data = g_bytes_get_data(t->reply, &len);
 	g_assert_cmpuint(len, >, 1);
@@ -189,21 +239,58 @@ test_read_file(const char *path)
 const char *
 test_error_class(json_object *reply)
 {
-	json_object *err, *v;
-
-	if (!json_object_object_get_ex(reply, "error", &err) ||
-	    !json_object_object_get_ex(err, "class", &v))
-		return NULL;
-	return json_object_get_string(v);
+	return qga_reply_error_class(reply);
 }
 
 const char *
 test_error_desc(json_object *reply)
 {
-	json_object *err, *v;
+	return qga_reply_error_desc(reply);
+}
 
-	if (!json_object_object_get_ex(reply, "error", &err) ||
-	    !json_object_object_get_ex(err, "desc", &v))
-		return NULL;
-	return json_object_get_string(v);
+/* Is @pid gone, or a zombie? */
+static gboolean
+is_dead(int pid)
+{
+	g_autofree char *stat_path = g_strdup_printf("/proc/%d/stat", pid);
+	g_autofree char *st = NULL;
+	const char *end;
+
+	if (!g_file_get_contents(stat_path, &st, NULL, NULL))
+		return TRUE;
+	/* The state follows the command name's closing parenthesis. */
+	end = strrchr(st, ')');
+	return end && end[1] == ' ' && end[2] == 'Z';
+}
+
+gboolean
+test_wait_dead(int pid, guint timeout_s)
+{
+	struct pollfd p = { .events = POLLIN };
+	gint64 end;
+	int r;
+
+	/* A pidfd becomes readable when the process exits (a zombie or gone). */
+	p.fd = pidfd_open(pid, 0);
+	if (p.fd < 0 && errno == ESRCH)
+		return TRUE;
+	if (p.fd >= 0) {
+		do
+			r = poll(&p, 1, (int)timeout_s * 1000);
+		while (r < 0 && errno == EINTR);
+		close(p.fd);
+		return r == 1;
+	}
+	/*
+	 * No pidfd (valgrind does not know the call): look at the process
+	 * every 10 ms until the deadline.
+	 */
+	g_assert_cmpint(errno, ==, ENOSYS);
+	end = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
+	while (!is_dead(pid)) {
+		if (g_get_monotonic_time() >= end)
+			return FALSE;
+		g_usleep(10 * 1000);
+	}
+	return TRUE;
 }

@@ -27,18 +27,39 @@ typedef struct {
  */
 void test_init(int *argc, char ***argv);
 
-/* TRUE when a warning matching the glob @pattern was logged; forgets it. */
+/*
+ * TRUE when a warning matching the glob @pattern was logged in the current
+ * test; forgets it.
+ */
 gboolean test_saw_warning(const char *pattern);
+
+/* Fails the current test for every warning it logged and did not check. */
+void test_assert_no_warnings(void);
+
+/*
+ * g_test_run(), then fails the program for any warning nobody checked.
+ * test_agent_free() checks the test's warnings itself.
+ */
+int test_run(void);
 
 /* Builds an agent in a fresh temporary directory; @extra are more options. */
 TestAgent *test_agent_new(const char *const *extra);
 void test_agent_free(TestAgent *t);
 
-/* Dispatches @msg and runs the main loop until the reply; returns it parsed. */
+/*
+ * Dispatches @msg and runs the main loop until the reply (aborting the test
+ * when none comes within two minutes); returns it parsed.
+ */
 json_object *test_agent_call(TestAgent *t, const char *msg);
 
 /* Replies to a framer error frame; returns the reply parsed. */
 json_object *test_agent_frame_error(TestAgent *t, DdFrameKind kind);
+
+/*
+ * Waits until process @pid has exited (gone, or a zombie); FALSE when it
+ * still runs after @timeout_s seconds.
+ */
+gboolean test_wait_dead(int pid, guint timeout_s);
 
 /* Writes an executable hook script. */
 void test_write_hook(const char *dir, const char *name, const char *body);
