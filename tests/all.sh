@@ -28,6 +28,9 @@ trap 'if [ "$reported" = no ]; then step "skips so far"; skips || true; fi' EXIT
 
 step "dependencies"
 bash tests/deps.sh
+# The guest kernel matrix: cached chroots and kernel images (the first run
+# on a machine debootstraps three releases).
+bash tests/kernels/setup.sh
 
 step "autoreconf"
 autoreconf -fi
