@@ -19,10 +19,10 @@ with_module=yes
 
 src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${top_builddir:-$PWD}
-kdir=/lib/modules/$kver/build
 jobs=${E2E_JOBS:-2}
-
-[ -f "$kdir/Makefile" ] || { echo "build-guest: no headers for $kver at $kdir" >&2; exit 1; }
+. "$src/tests/lib/vm.sh"
+# The kernel's image and modules: this machine's, or the matrix's cache.
+kd=$(vm_kernel_dir "$kver")
 agent=$build/agent/dmadirty-agent
 [ -x "$agent" ] || { echo "build-guest: $agent not built (run make first)" >&2; exit 1; }
 
@@ -40,12 +40,14 @@ sync_dir() {	# sync_dir DST FILE...
 	done
 }
 
+# With the kernel's own toolchain (its release's chroot for the matrix).
 kbuild() {	# kbuild DIR
-	make -s -C "$kdir" M="$1" -j"$jobs" modules >"$1/build.log" 2>&1 ||
+	vm_kbuild "$kver" "$1" -s -j"$jobs" >"$1/build.log" 2>&1 ||
 		{ cat "$1/build.log" >&2; echo "build-guest: kbuild in $1 failed" >&2; return 1; }
 }
 
-sync_dir "$out/e2e" "$src/tests/e2e/guest/Kbuild" "$src/tests/e2e/guest/dmadirty_e2e.c"
+sync_dir "$out/e2e" "$src/tests/e2e/guest/Kbuild" "$src/tests/e2e/guest/Makefile" \
+	"$src/tests/e2e/guest/dmadirty_e2e.c"
 kbuild "$out/e2e"
 kos=(--ko "$out/e2e/dmadirty_e2e.ko")
 
@@ -55,18 +57,16 @@ if [ "$with_module" = yes ]; then
 	sync_dir "$out/kmod" "$src"/kmod/Makefile "$src"/kmod/Kbuild "$src"/kmod/probe.sh \
 		"$src"/kmod/*.c "$src"/kmod/*.h
 	sync_dir "$out/kmod/proto" "$src"/proto/dmadirty_uapi.h "$src"/proto/dmadirty_vendor.h
-	make -s -C "$out/kmod" KDIR="$kdir" -j"$jobs" >"$out/kmod/build.log" 2>&1 ||
-		{ cat "$out/kmod/build.log" >&2; echo "build-guest: dmadirty.ko for $kver failed" >&2; exit 1; }
+	kbuild "$out/kmod" || { echo "build-guest: dmadirty.ko for $kver failed" >&2; exit 1; }
 	kos+=(--ko "$out/kmod/dmadirty.ko")
 fi
 
 # Only what this kernel has as modules (6.12 builds virtio in).
 mods=()
 for m in virtio_pci virtio_console; do
-	grep -q "/$m\.ko" "/lib/modules/$kver/modules.builtin" || mods+=(--module "$m")
+	grep -q "/$m\.ko" "$kd/lib/modules/$kver/modules.builtin" || mods+=(--module "$m")
 done
 
-. "$src/tests/lib/vm.sh"
 vm_initramfs "$out/initrd.gz.tmp" "$kver" "$src/tests/e2e/guest/e2e-guest.sh" \
 	"${mods[@]}" "${kos[@]}" --bin "$agent"
 mv "$out/initrd.gz.tmp" "$out/initrd.gz"

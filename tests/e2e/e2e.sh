@@ -1,9 +1,10 @@
 #!/bin/bash
 # The end-to-end migration test (TAP), and the demo (--demo).
 #
-# For every guest kernel (tests/lib/vm.sh: $VM_KERNELS or all of /boot)
+# For every kernel of the matrix (tests/kernels, DD_KERNELS narrows it)
 # builds dmadirty.ko, the test driver and an initramfs with the agent, then
-# runs migrate.py: per kernel, without and with a vIOMMU, one guest is
+# runs migrate.py: per kernel, and also with a vIOMMU for the oldest and the
+# newest (every kernel with DD_MATRIX=full), one guest is
 # migrated with DMA dirtying enabled through dmadirtyctl and then without
 # it, and the pages a "device" wrote during pre-copy are checked on the
 # destination.  See migrate.py for the steps.
@@ -25,12 +26,19 @@ export top_srcdir=$src top_builddir=$build
 demo=no
 [ "${1:-}" = --demo ] && demo=yes
 
-mapfile -t kernels < <(vm_kernels)
+# make check: the kernel matrix (tests/kernels), every kernel plain and the
+# oldest and the newest also behind a vIOMMU; the demo: one kernel of this
+# machine.
 if [ "$demo" = yes ]; then
+	mapfile -t kernels < <(vm_kernels)
 	kernels=("${DEMO_KERNEL:-${kernels[0]:-}}")
 	configs=plain
+	wide=
 else
+	# shellcheck disable=SC2086
+	mapfile -t kernels < <(vm_matrix ${DD_KERNELS:-} | cut -d' ' -f2)
 	configs=${E2E_CONFIGS:-plain iommu}
+	wide="$(printf '%s\n' "${kernels[@]}" | sort -V | sed -n '1p;$p')"
 fi
 
 fail() {
@@ -43,7 +51,7 @@ fail() {
 	exit 1
 }
 
-[ -n "${kernels[0]:-}" ] || fail "no guest kernel in /boot with modules"
+[ -n "${kernels[0]:-}" ] || fail "no guest kernel (tests/kernels/setup.sh)"
 command -v "${QEMU_SYSTEM:-qemu-system-x86_64}" >/dev/null || fail "no qemu-system-x86_64"
 ctl=$build/proto/dmadirtyctl
 [ -x "$ctl" ] || fail "$ctl is not built"
@@ -64,10 +72,13 @@ for kver in "${kernels[@]}"; do
 		n=$((n + 1))
 		echo "ok $n - build the guest for $kver"
 	fi
+	kernel=$(vm_kernel_dir "$kver")/boot/vmlinuz-$kver
 	for c in $configs; do
 		case $c in
-		plain) args+=(--config "$kver:$out/initrd.gz") ;;
-		iommu) args+=(--config "$kver:$out/initrd.gz:iommu") ;;
+		plain) args+=(--config "$kver:$out/initrd.gz:kernel=$kernel") ;;
+		iommu)
+			[ "${DD_MATRIX:-}" = full ] || grep -qxF -- "$kver" <<<"$wide" || continue
+			args+=(--config "$kver:$out/initrd.gz:kernel=$kernel:iommu") ;;
 		*) fail "unknown E2E_CONFIGS entry $c" ;;
 		esac
 	done

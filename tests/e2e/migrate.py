@@ -715,9 +715,10 @@ def print_table(table, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", action="append", required=True,
-                    metavar="KVER:INITRD[:iommu|:bridge]",
-                    help="a guest configuration to migrate (repeatable); bridge: "
-                    "enable through the vendor block of --bridge-qemu, not the RPC")
+                    metavar="KVER:INITRD[:kernel=IMAGE][:iommu|:bridge]",
+                    help="a guest configuration to migrate (repeatable); kernel: "
+                    "its image (default /boot/vmlinuz-KVER); bridge: enable "
+                    "through the vendor block of --bridge-qemu, not the RPC")
     ap.add_argument("--bridge-qemu", help="QEMU with the vendor block (packaging/qemu)")
     ap.add_argument("--ctl", help="path of dmadirtyctl")
     ap.add_argument("--modes", default="on,off",
@@ -761,7 +762,8 @@ def main():
         opts.bridge = "bridge" in parts[2:]
         if opts.bridge and not opts.bridge_qemu:
             ap.error("a bridge configuration needs --bridge-qemu")
-        opts.kernel = "/boot/vmlinuz-" + opts.kver
+        opts.kernel = next((p[len("kernel="):] for p in parts[2:]
+                            if p.startswith("kernel=")), "/boot/vmlinuz-" + opts.kver)
         run_config(opts, ctl, tap, table)
     if opts.table_only:
         print()
