@@ -205,9 +205,16 @@ host_hung_up(DdChannel *ch, const char *why)
 	 * virtio_console reports POLLHUP for as long as the host is away, and
 	 * a write fails with EAGAIN: waiting for POLLOUT or POLLIN would spin.
 	 * Stop watching the port until SIGIO says the host connection changed.
+	 * But a host may have connected again since the hang-up was seen, and
+	 * its SIGIO been handled already (the main loop dispatches the
+	 * signalfd and a stale POLLHUP in either order): then the next SIGIO
+	 * is that host's hang-up, and waiting for it would leave its request
+	 * unread.  So ask the port whether a host is there now.
 	 */
-	ch->host_away = TRUE;
 	drop_client(ch, why);
+	ch->host_away = !host_connected(ch);
+	if (!ch->host_away)
+		g_debug("a host is connected again: watching the port");
 }
 
 static gboolean
