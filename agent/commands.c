@@ -122,6 +122,22 @@ cmd_guest_dma_dirty_disable(DdAgent *agent, json_object *args, DdRequest *req)
 	dd_dirty_disable(agent->dirty, get_string(args, "tag"), disable_done, req);
 }
 
+/* The module's coverage list @which as a JSON array, when it has one. */
+static void
+add_coverage(json_object *ret, DdKernel *kernel, const char *which)
+{
+	g_auto(GStrv) names = dd_kernel_coverage(kernel, which);
+	json_object *list;
+	guint i;
+
+	if (!names)
+		return;
+	list = json_object_new_array();
+	for (i = 0; names[i]; i++)
+		json_object_array_add(list, json_object_new_string(names[i]));
+	json_object_object_add(ret, which, list);
+}
+
 void
 cmd_guest_dma_dirty_status(DdAgent *agent, json_object *args, DdRequest *req)
 {
@@ -162,5 +178,7 @@ cmd_guest_dma_dirty_status(DdAgent *agent, json_object *args, DdRequest *req)
 			json_object_object_add(counters, counter_names[i],
 					       json_object_new_uint64(st.counters[i]));
 	json_object_object_add(ret, "counters", counters);
+	add_coverage(ret, agent->kernel, "hooks");
+	add_coverage(ret, agent->kernel, "missing");
 	dd_request_return(req, ret);
 }

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -48,6 +50,25 @@ set_errno_error(GError **error, int err, const char *what, const char *path)
 	else
 		g_set_error(error, DD_KERNEL_ERROR, DD_KERNEL_ERROR_FAILED,
 			    "%s %s: %s", what, path, g_strerror(err));
+}
+
+char **
+dd_kernel_coverage(DdKernel *k, const char *which)
+{
+	g_autofree char *path = NULL;
+	g_autofree char *text = NULL;
+	struct stat st;
+
+	if (stat(k->device_path, &st) < 0 || !S_ISCHR(st.st_mode))
+		return NULL;
+	path = g_strdup_printf("/sys/dev/char/%u:%u/%s", major(st.st_rdev), minor(st.st_rdev),
+			       which);
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return NULL;
+	g_strstrip(text);
+	if (!*text)
+		return g_new0(char *, 1);
+	return g_strsplit(text, " ", -1);
 }
 
 /* Reads the sysctl's text, stripped. */
@@ -115,6 +136,16 @@ dd_kernel_set(DdKernel *k, gboolean on, GError **error)
 	while (n < 0 && errno == EINTR);
 	err = errno;
 	close(fd);
+	if (n != 2 && n < 0 && on && err == EOPNOTSUPP) {
+		g_auto(GStrv) missing = dd_kernel_coverage(k, "missing");
+		g_autofree char *names = missing && missing[0] ?
+			g_strjoinv(", ", missing) : g_strdup("(the module did not say)");
+
+		g_set_error(error, DD_KERNEL_ERROR, DD_KERNEL_ERROR_COVERAGE,
+			    "dirtying refused: the module cannot cover these DMA entry points "
+			    "of the running kernel: %s", names);
+		return FALSE;
+	}
 	if (n != 2) {
 		set_errno_error(error, n < 0 ? err : EIO, "writing", k->sysctl_path);
 		return FALSE;

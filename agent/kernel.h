@@ -26,6 +26,7 @@ typedef enum {
 	DD_KERNEL_ERROR_PERMISSION,	/* permission denied */
 	DD_KERNEL_ERROR_READ_BACK,	/* read back a different value */
 	DD_KERNEL_ERROR_FAILED,		/* any other I/O error */
+	DD_KERNEL_ERROR_COVERAGE,	/* the module cannot hook every DMA entry point */
 } DdKernelError;
 
 typedef struct DdKernel DdKernel;
@@ -48,8 +49,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DdKernel, dd_kernel_free)
 /** dd_kernel_get: reads the sysctl. */
 gboolean dd_kernel_get(DdKernel *kernel, gboolean *on, GError **error);
 
-/** dd_kernel_set: writes the sysctl and reads it back. */
+/**
+ * dd_kernel_set: writes the sysctl and reads it back.  When the module
+ * refuses to turn dirtying on because a DMA entry point of the running
+ * kernel escapes its hooks, the error is DD_KERNEL_ERROR_COVERAGE and
+ * names them.
+ */
 gboolean dd_kernel_set(DdKernel *kernel, gboolean on, GError **error);
+
+/**
+ * dd_kernel_coverage:
+ * The module's word on its DMA coverage, from the sysfs directory of the
+ * control device (/sys/dev/char/MAJOR:MINOR): @which is "hooks" (the DMA
+ * API functions hooked) or "missing" (those it cannot cover).  The names,
+ * NULL-terminated, to be freed with g_strfreev(); NULL when the device
+ * node or the attribute does not exist (no module, or no such module).
+ */
+char **dd_kernel_coverage(DdKernel *kernel, const char *which);
 
 /**
  * dd_kernel_ack:
