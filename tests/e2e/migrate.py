@@ -44,17 +44,11 @@ VARIANTS = ("single", "sg", "sync", "coherent")
 CONTROL = "touch"          # pages the guest CPU writes itself
 OTHER = "other RAM"        # table row: pages outside the test (see lost_pages)
 
-# QEMU's TCG before 9.0 loses guest stores to the migration (see
-# lost_pages); from this version on it does not.
+# QEMU's TCG before 9.0 loses guest CPU stores to the migration (upstream
+# "physmem: Fix migration dirty bitmap coherency with TCG memory access"):
+# such a QEMU cannot tell a DMA page lost from one its own bug lost, so the
+# test refuses it rather than repair pages behind its back.
 TCG_DIRTY_FIXED = (9, 0)
-# How many pages outside the test may differ after a migration on an older
-# QEMU, where the harness copies them over.  The guest driver flushes the
-# TLB every millisecond while a migration runs, so the bug can only lose
-# the last store to a page made in the millisecond after a dirty-bitmap
-# sync, through a TLB entry filled before it: a handful of kernel pages
-# per migration.  A migration that really misses guest writes loses far
-# more: the churn thread alone rewrites 8192 pages per pass.
-FIXUP_MAX = 16
 
 
 LEGEND = """
@@ -67,10 +61,8 @@ dma_sync_single_for_cpu on a buffer that stays mapped; coherent:
 dma_alloc_coherent, freed before switchover; touch: pages the guest CPU
 writes itself, the harness's control (always intact).  other RAM: pages
 outside the test that differed between the paused source and the
-destination after the switchover.  QEMU < 9.0 loses guest CPU stores under
-TCG, so the harness copies up to %d such pages from the source before the
-destination runs ("copied"; more fails the run).  From 9.0 there must be
-none ("differ")."""
+destination after the switchover: there must be none, or the run fails
+(nothing is repaired)."""
 
 
 class HarnessError(Exception):
@@ -284,6 +276,12 @@ class Vm:
         self.version = tuple(ver["qemu"][k] for k in ("major", "minor", "micro"))
         opts.versions[args[0]] = " ".join(
             [".".join(map(str, self.version)), ver.get("package", "").strip()]).strip()
+        if self.version < TCG_DIRTY_FIXED:
+            self.stop()
+            raise HarnessError("%s is QEMU %s, whose TCG loses guest stores during "
+                               "pre-copy (fixed in 9.0): the test needs 9.0 or later "
+                               "(tests/deps installs 10.0 from bookworm-backports)" % (
+                                   args[0], opts.versions[args[0]]))
 
     def console(self):
         try:
@@ -490,23 +488,13 @@ def migrate_once(opts, ctl, tap, src, dst, enable, log):
         {v: c[1] for v, c in host.items()}, stale, other))
     lost = lost_pages(src.ram, dst.ram, ram_size,
                       {phys // PAGE for _v, phys, _l in pages})
-    fixup = src.version < TCG_DIRTY_FIXED
     version = ".".join(map(str, src.version))
-    if fixup and len(lost) > FIXUP_MAX:
+    if lost:
         raise HarnessError("%d pages outside the test differ between the paused "
-                           "source and the destination, more than the %d that "
-                           "QEMU %s's TCG dirty tracking can explain" % (
-                               len(lost), FIXUP_MAX, version))
-    if not fixup and lost:
-        raise HarnessError("%d pages outside the test differ between the paused "
-                           "source and the destination (QEMU %s, no TCG dirty "
-                           "tracking bug to blame): %s" % (
+                           "source and the destination (QEMU %s): %s" % (
                                len(lost), version,
                                " ".join("%#x" % (pfn * PAGE) for pfn in lost[:16])))
-    if fixup:
-        copy_pages(src.ram, dst.ram, ram_size, lost)
-    log("%d pages outside the test differed%s (QEMU %s)" % (
-        len(lost), ", copied from the paused source" if fixup else "", version))
+    log("no page outside the test differs (QEMU %s)" % version)
     dst.qmp.cmd("cont")
 
     guest = {}
@@ -530,7 +518,7 @@ def migrate_once(opts, ctl, tap, src, dst, enable, log):
             raise HarnessError("disable did not report disabled: %r" % reply)
     elif enable == "bridge":
         set_host_state(dst, "idle", False, log)
-    return host, guest, marked, (len(lost), fixup)
+    return host, guest, marked, len(lost)
 
 
 def lost_pages(src_path, dst_path, size, test_pfns):
@@ -538,15 +526,9 @@ def lost_pages(src_path, dst_path, size, test_pfns):
     differs from the paused source's.
 
     Both VMs are stopped: the source after switchover, the destination by
-    -S, so a correct migration leaves the two files equal.  QEMU's TCG
-    before 9.0 does not re-arm its software TLB when migration clears the
-    dirty bitmap (upstream fix: "physmem: Fix migration dirty bitmap
-    coherency with TCG memory access"), so a guest store through a TLB
-    entry filled earlier can be missed, and the destination guest may then
-    crash on a stale kernel structure.  That emulator bug has nothing to do
-    with DMA; on such a QEMU the caller copies these pages over (at most
-    FIXUP_MAX), so that the destination guest can verify the test pages.
-    The test pages have already been checked and are never compared here."""
+    -S, so a correct migration leaves the two files equal; any page here
+    fails the run.  The test pages have already been checked and are never
+    compared here."""
     chunk = 1 << 20
     lost = []
     with open(src_path, "rb") as fs, open(dst_path, "rb") as fd:
@@ -562,19 +544,6 @@ def lost_pages(src_path, dst_path, size, test_pfns):
         md.close()
         ms.close()
     return lost
-
-
-def copy_pages(src_path, dst_path, size, pfns):
-    """Copy the pages pfns from the source's RAM file to the destination's."""
-    with open(src_path, "rb") as fs, open(dst_path, "r+b") as fd:
-        ms = mmap.mmap(fs.fileno(), size, prot=mmap.PROT_READ)
-        md = mmap.mmap(fd.fileno(), size)
-        for pfn in pfns:
-            off = pfn * PAGE
-            md[off:off + PAGE] = ms[off:off + PAGE]
-        md.flush()
-        md.close()
-        ms.close()
 
 
 def set_host_state(vm, state, dirtying, log):
@@ -689,12 +658,11 @@ def run_config(opts, ctl, tap, table):
         else:
             row.append(None)
         table.append(row)
-    # The pages lost_pages found: within the bound, or the run failed.
+    # The pages lost_pages found: 0, or the run failed.
     row = [label, OTHER, None]
     for mode in ("on", "off"):
         if mode in results:
-            count, fixup = results[mode][3]
-            row.append("%d %s" % (count, "copied" if fixup else "differ"))
+            row.append("%d differ" % results[mode][3])
         else:
             row.append(None)
     table.append(row)
@@ -769,7 +737,7 @@ def main():
         print()
         if table:
             print_table(table, print)
-            print(LEGEND % FIXUP_MAX)
+            print(LEGEND)
             for path, version in opts.versions.items():
                 print("QEMU %s: %s" % (path, version))
         print("\n%d checks, %d failed, %.0fs" % (tap.n, tap.failed, time.monotonic() - t0))

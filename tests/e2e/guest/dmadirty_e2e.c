@@ -16,9 +16,8 @@
  *	poison; answers one line per page: "VARIANT PHYS LEN DMA" (DMA is
  *	the bus address the device was given, an IOVA behind an IOMMU).
  *   churn on|off
- *	a kthread keeps writing a few MiB, so pre-copy keeps iterating, and
- *	flushes the TLB every millisecond; finish stops the writing, off
- *	the thread.
+ *	a kthread keeps writing a few MiB, so pre-copy keeps iterating;
+ *	finish stops the writing, off the thread.
  *   finish
  *	what the driver does once the device is done: unmap the single and
  *	sg mappings, sync-for-cpu the sync buffers (which stay mapped), free
@@ -46,7 +45,6 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
-#include <asm/tlbflush.h>
 
 #define DMADIRTY_E2E_POISON		0xa5
 #define DMADIRTY_E2E_SG_NENTS		16	/* entries per scatterlist */
@@ -158,8 +156,11 @@ static struct page **dmadirty_e2e_spread_pages(unsigned int want)
 	if ((unsigned long)nr_blocks * per < want)
 		goto err_release;
 
-	/* an odd stride, so the pages land at varied offsets in the blocks */
-	stride = ((unsigned long)nr_blocks * per / want) | 1;
+	/*
+	 * An odd stride, so the pages land at varied offsets in the blocks,
+	 * and no longer than the even split, so that all of them fit.
+	 */
+	stride = (((unsigned long)nr_blocks * per / want) - 1) | 1;
 	for (i = 0; i < nr_blocks * per; i++) {
 		struct page *p = blocks[i / per] + i % per;
 
@@ -404,31 +405,9 @@ static u64 dmadirty_e2e_dma(struct dmadirty_e2e *e, unsigned int v,
 }
 
 /*
- * QEMU's TCG before 9.0 does not re-arm its softmmu TLB when migration
- * clears the dirty bitmap (fixed upstream by "physmem: Fix migration dirty
- * bitmap coherency with TCG memory access"): a store through a TLB entry
- * filled while the page was dirty is not logged again until that entry
- * goes.  Such a store is lost to the migration, whoever makes it: the
- * destination can then crash on a stale kernel structure.  A context
- * switch to another process flushes the whole TLB, which a busy guest does
- * all the time and this idle test guest barely does.  So the churn thread
- * flushes it every millisecond for the whole migration, and finish right
- * before the writes under test, so that the test sees what a hardware
- * dirty log (KVM's write protection or PML) would see.
- */
-static void dmadirty_e2e_flush_tlb(void)
-{
-	preempt_disable();
-	__flush_tlb_all();
-	preempt_enable();
-}
-
-/*
  * The churn thread.  While e->churn_write is set it rewrites a few MiB per
- * pass, so that pre-copy keeps iterating; always, it flushes the TLB every
- * millisecond or so (see above), until the migration is over and the
- * harness stops it.  When churn_write goes off it frees its buffer and
- * completes churn_quiet.
+ * pass, so that pre-copy keeps iterating, until the harness stops it.
+ * When churn_write goes off it frees its buffer and completes churn_quiet.
  */
 static int dmadirty_e2e_churn_fn(void *data)
 {
@@ -439,7 +418,6 @@ static int dmadirty_e2e_churn_fn(void *data)
 	u8 n = 0;
 
 	while (!kthread_should_stop()) {
-		dmadirty_e2e_flush_tlb();
 		if (READ_ONCE(e->churn_write)) {
 			writing = true;
 			if (!buf)
@@ -502,7 +480,6 @@ static void dmadirty_e2e_finish(struct dmadirty_e2e *e)
 	struct device *dev = &e->pdev->dev;
 	unsigned int i;
 
-	dmadirty_e2e_flush_tlb();
 	for (i = 0; i < e->count[DMADIRTY_E2E_SINGLE]; i++)
 		dma_unmap_page(dev, e->dma[DMADIRTY_E2E_SINGLE][i], PAGE_SIZE,
 			       DMA_FROM_DEVICE);
