@@ -61,4 +61,23 @@ report(ret.get("source") == "unknown" and ret.get("device") == "busy"
 # On and off again: the post-disable hook tells the guest that the host is done.
 call(s, "guest-dma-dirty-enable", {"tag": "busy"})
 call(s, "guest-dma-dirty-disable", {"tag": "busy-done"})
+# The guest reloads the module unable to hook one entry point: enable fails
+# and says which, and status lists it.
+if wait_console(console, r"^(VMBROKEN ready)") is None:
+    report(False, "the guest restarted the agent with a module that cannot cover")
+    sys.exit(1)
+if not resync(s):
+    report(False, "the agent with the broken module never answered")
+    sys.exit(1)
+r = call(s, "guest-dma-dirty-enable", {"tag": "broken"})
+err = r.get("error", {})
+report(err.get("class") == "GenericError" and "dma_unmap_sg_attrs" in err.get("desc", ""),
+       "enable with a hook missing fails and names it: %r" % r)
+r = call(s, "guest-dma-dirty-status")
+ret = r.get("return", {})
+report(ret.get("enabled") is False and ret.get("missing") == ["dma_unmap_sg_attrs"]
+       and "dma_unmap_sg_attrs" not in ret.get("hooks", ["dma_unmap_sg_attrs"]),
+       "status lists the missing hook, not as hooked: %r" % r)
+# The pre-enable hook of this one tells the guest that the host is done.
+call(s, "guest-dma-dirty-enable", {"tag": "broken-done"})
 s.close()

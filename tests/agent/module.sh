@@ -8,7 +8,9 @@
 #    dirtying on and off and acknowledges the host sequence;
 #  - over the RPC: ack "bridge", source "module", counters, generations;
 #  - with /dev/dmadirty held by another process: source "unknown", device
-#    "busy".
+#    "busy";
+#  - with a module that cannot hook an entry point (break_hook=): enable
+#    fails naming it, status lists it, the block has the error bit.
 # Runs under --enable-vm-tests only: a missing prerequisite (tests/lib/vm.sh,
 # tests/vm/build-modules.sh, kmod/, a guest kernel with headers) is a failure.
 set -u
@@ -46,7 +48,7 @@ tap() { if [ "$1" = ok ]; then echo "VMTAP ok $2"; else echo "VMTAP not ok $2"; 
 vm_modprobe virtio_pci
 vm_modprobe virtio_console
 mkdir -p /etc/dmadirty/hooks.d
-printf '#!/bin/sh\n[ "$1" = post-disable ] && touch "/tmp/finished-$DMADIRTY_TAG"\nexit 0\n' \
+printf '#!/bin/sh\n[ "$1" = post-disable ] && touch "/tmp/finished-$DMADIRTY_TAG"\n[ "$1" = pre-enable ] && touch "/tmp/started-$DMADIRTY_TAG"\nexit 0\n' \
 	>/etc/dmadirty/hooks.d/10-finish
 chmod 755 /etc/dmadirty/hooks.d/10-finish
 wait_for() {	# wait_for SECONDS COMMAND...
@@ -103,6 +105,22 @@ kill $pid
 wait $pid
 exec 3>&-
 sed 's/^/AGENTLOG /' /tmp/agent.log
+# A module that cannot hook one entry point: the agent's enable must fail
+# and name it, and the block must carry the error bit.
+rmmod dmadirty
+vm_insmod dmadirty break_hook=dma_unmap_sg_attrs
+: >/tmp/agent.log
+dmadirty-agent --log-level=debug 2>/tmp/agent.log &
+pid=$!
+wait_for 120 ready && echo "VMBROKEN ready"
+wait_for 300 test -e /tmp/started-broken-done
+gs=$(cat $tb/guest_state)
+[ $((gs & 0x80000001)) = $((0x80000000)) ] &&
+	tap ok "a refused enable leaves the error bit in the block, not the dirtying bit ($(state))" ||
+	tap notok "a refused enable leaves the error bit in the block, not the dirtying bit ($(state))"
+kill $pid
+wait $pid
+sed 's/^/AGENTLOG /' /tmp/agent.log
 GUEST
 
 if ! vm_initramfs "$work/initrd.gz" "$kver" "$work/guest.sh" --module virtio_pci \
@@ -129,12 +147,12 @@ host_pid=
 } >"$work/tap"
 n=$(grep -c . "$work/tap")
 awk '{ sub(/^ok/, "ok " NR " -"); sub(/^not ok/, "not ok " NR " -"); print }' "$work/tap"
-if [ "$n" -ne 10 ]; then
+if [ "$n" -ne 13 ]; then
 	n=$((n + 1))
-	echo "not ok $n - all 10 checks ran (kernel $kver)"
+	echo "not ok $n - all 13 checks ran (kernel $kver)"
 fi
 echo "1..$n"
-if grep -q '^not ok' "$work/tap" || [ "$(grep -c . "$work/tap")" -ne 10 ]; then
+if grep -q '^not ok' "$work/tap" || [ "$(grep -c . "$work/tap")" -ne 13 ]; then
 	sed 's/^/# /' "$work/host.log"
 	grep -v '^VMTAP' "$work/console.log" | sed 's/^/# /' | tail -n 80
 fi

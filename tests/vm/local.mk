@@ -14,10 +14,13 @@ endif
 
 # make check boots every kernel plain and the oldest and the newest also
 # with intel-iommu and swiotlb=force; check-matrix boots every kernel in
-# all three modes (DD_KERNELS="NAME..." narrows it to some kernels).
-check-matrix:
+# every mode, and migrates every kernel also behind a vIOMMU
+# (DD_KERNELS="NAME..." narrows it to some kernels).
+check-matrix: all
 	top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) \
 	QEMU_SYSTEM='$(QEMU_SYSTEM)' DD_MATRIX=full $(SHELL) $(srcdir)/tests/vm/kmod.sh
+	top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) \
+	QEMU_SYSTEM='$(QEMU_SYSTEM)' DD_MATRIX=full E2E_BRIDGE=no $(SHELL) $(srcdir)/tests/e2e/e2e.sh
 
 # Not in make check: timing under TCG, ratios measured in one boot.
 bench-kmod:
