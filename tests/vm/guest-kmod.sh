@@ -352,6 +352,21 @@ bridge_checks() {
 	check "wrong version ignored with one log line" \
 		"[ $n = 1 ] && /bin/dmadirty-vmtest status | grep -q present=0" "$n lines"
 	rmmod dmadirty_testbridge
+	# A kernel with its own vm.dma_mark_dirty: the module uses it and
+	# reports its value, not the module's own (unarmed) state.
+	rmmod dmadirty
+	vm_insmod dmadirty_testbridge kernel_sysctl=1
+	vm_insmod dmadirty
+	echo 1 >$SYSCTL
+	st=$(/bin/dmadirty-vmtest status)
+	check "kernel mode: source kernel, enabled as the kernel's sysctl says" \
+		"echo '$st' | grep -q 'enabled=1 source=0' && [ \"\$(cat $C/enabled)\" = 1 ]" "$st"
+	echo 0 >$SYSCTL
+	st=$(/bin/dmadirty-vmtest status)
+	check "kernel mode: disabled as the kernel's sysctl says" "echo '$st' | grep -q 'enabled=0 source=0'" "$st"
+	rmmod dmadirty
+	rmmod dmadirty_testbridge
+	vm_insmod dmadirty
 	# A module loaded after the bridge finds it by its scan.
 	rmmod dmadirty
 	vm_insmod dmadirty_testbridge

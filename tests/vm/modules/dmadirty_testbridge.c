@@ -12,7 +12,9 @@
  *   remove          write 1: hot-remove the bridge (and its root bus)
  *
  * Module parameters magic= and version= build a block the guest must
- * ignore.
+ * ignore.  kernel_sysctl=1 also registers vm.dma_mark_dirty itself, as a
+ * kernel that dirties pages on its own would: dmadirty then runs in its
+ * "kernel" mode and must report that sysctl's value.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,7 +22,9 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/spinlock.h>
+#include <linux/sysctl.h>
 
+#include "dmadirty_config.h"
 #include "dmadirty_vendor.h"
 
 #define TB_DOMAIN	0x100dd
@@ -30,6 +34,21 @@ static uint tb_magic = DMADIRTY_VNDR_MAGIC;
 module_param_named(magic, tb_magic, uint, 0444);
 static ushort tb_version = DMADIRTY_VNDR_VERSION;
 module_param_named(version, tb_version, ushort, 0444);
+static bool tb_kernel_sysctl;
+module_param_named(kernel_sysctl, tb_kernel_sysctl, bool, 0444);
+
+static int tb_sysctl_val;
+static struct ctl_table_header *tb_sysctl_header;
+static struct ctl_table tb_sysctl[] = {
+	{
+		.procname = "dma_mark_dirty",
+		.data = &tb_sysctl_val,
+		.maxlen = sizeof(int),
+		.mode = 0644,
+		.proc_handler = proc_dointvec,
+	},
+	{ }
+};
 
 static DEFINE_SPINLOCK(tb_lock);
 static u8 tb_cfg[256];
@@ -222,9 +241,21 @@ static int __init tb_init(void)
 	int ret;
 
 	tb_init_cfg();
+	if (tb_kernel_sysctl) {
+#ifdef HAVE_REGISTER_SYSCTL_SZ
+		tb_sysctl_header = register_sysctl_sz("vm", tb_sysctl, 1);
+#else
+		tb_sysctl_header = register_sysctl("vm", tb_sysctl);
+#endif
+		if (!tb_sysctl_header)
+			return -ENOMEM;
+	}
 	ret = tb_create();
-	if (ret)
+	if (ret) {
+		if (tb_sysctl_header)
+			unregister_sysctl_table(tb_sysctl_header);
 		return ret;
+	}
 	tb_dir = debugfs_create_dir("dmadirty_testbridge", NULL);
 	debugfs_create_file_unsafe("host_state", 0600, tb_dir, NULL, &tb_host_state_fops);
 	debugfs_create_file_unsafe("host_seq", 0400, tb_dir, NULL, &tb_host_seq_fops);
@@ -242,6 +273,8 @@ static void __exit tb_exit(void)
 	mutex_lock(&tb_mutex);
 	tb_destroy();
 	mutex_unlock(&tb_mutex);
+	if (tb_sysctl_header)
+		unregister_sysctl_table(tb_sysctl_header);
 }
 
 module_init(tb_init);
