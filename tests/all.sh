@@ -55,6 +55,11 @@ step "build + make check (all suites)"
 build _build --enable-vm-tests
 check _build
 
+step "results over the kernel matrix"
+# The module's pages marked per kernel and boot, and the A/B migrations.
+sed -n '/^# kernel, boot/,/^[^#]/{/^#/p}' _build/tests/vm/kmod.sh.log
+sed -n '/^# configuration /,/^# total/p' _build/tests/e2e/e2e.sh.log
+
 step "ASan+UBSan build + make check"
 build _build-asan --enable-asan --enable-ubsan --disable-vm-tests CFLAGS="-O1 -g"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

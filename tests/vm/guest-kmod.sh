@@ -18,6 +18,8 @@ tap() {	# tap OK DESC [DIAG]
 		echo "VMTAP not ok - $KV $MODE: $2${3:+ ($3)}"
 	fi
 }
+# row COLUMN MARKED EXPECTED: one cell of kmod.sh's summary table.
+row() { echo "VMROW $KV $MODE $1 $2 $3"; }
 check() {	# check DESC TEST-EXPR [DIAG]
 	if eval "$2"; then tap 0 "$1"; else tap 1 "$1" "$3"; fi
 }
@@ -69,9 +71,11 @@ op_check() {
 		check "$desc: bounced, the bounce pages skipped or marked" \
 			"[ $((m + s)) -gt 0 ] && { [ $m = 0 ] || [ $s = 0 ]; } && [ $exp -gt 0 ]" \
 			"marked $m swiotlb $s"
+		row "$1" bounced bounced
 	else
 		check "$desc: pages marked = $exp pages DMA'd" \
 			"[ $m = $exp ] && [ $f = 0 ] && [ $exp -gt 0 ]" "marked $m translate_failed $f"
+		row "$1" "$m" "$exp"
 	fi
 }
 
@@ -117,8 +121,10 @@ dirty_checks() {
 			# see its pool (6.x), else the bounce slots are marked.
 			check "NVMe 1 MiB direct read bs=$bs: 256 bounced pages, each seen once" \
 				"[ $((m + s)) = 256 ]" "marked $m swiotlb $s"
+			row "nvme-$bs" $((m + s)) 256
 		else
 			check "NVMe 1 MiB direct read bs=$bs: 256 pages marked, each once" "[ $m = 256 ]" "marked $m"
+			row "nvme-$bs" "$m" 256
 		fi
 	done
 	if [ "$MODE" != swiotlb ]; then
@@ -167,6 +173,7 @@ inflight_checks() {
 	exp=$(run release)
 	check "a mapping made before enable, unmapped after: $exp pages marked" \
 		"[ $(($(ctr pages_marked) - m0)) = $exp ]" "marked $(($(ctr pages_marked) - m0))"
+	row prior $(($(ctr pages_marked) - m0)) "$exp"
 	echo 0 >$SYSCTL
 
 	# QEMU lets the first request through at once and holds the next
@@ -184,6 +191,7 @@ inflight_checks() {
 	check "a read in flight across enable is drained by it or marked" \
 		"[ $before -gt 0 ] && { [ $after = 0 ] || [ $m -ge 64 ]; }" \
 		"in flight before $before, after $after, marked $m"
+	if [ "$after" = 0 ]; then row inflight drained drained; else row inflight "$m" 64; fi
 	echo 0 >$SYSCTL
 }
 

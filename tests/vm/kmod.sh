@@ -78,5 +78,32 @@ while read -r name kver; do
 done <<<"$matrix"
 result $((kernels < 1)) "kernels of the matrix tested: $kernels"
 echo "1..$n"
+# The summary: pages marked / pages the device may have written, per kernel
+# and boot ("-": not on that kernel or in that boot).
+cat "$work"/*.log 2>/dev/null | awk '
+	/^VMROW / {
+		key = $2 " " $3
+		if (!(key in seen)) { seen[key] = 1; rows[++nr] = key }
+		if ($5 ~ /^[0-9]+$/) { m[key, $4] += $5; e[key, $4] += $6 }
+		else { txt[key, $4] = $5 }
+		has[key, $4] = 1
+	}
+	END {
+		split("nvme-64k nvme-1M single sg phys iova sync syncsg coherent prior inflight", col, " ")
+		printf "# %-22s", "kernel, boot"
+		for (c = 1; c in col; c++) printf " %9s", col[c]
+		printf "\n"
+		for (r = 1; r <= nr; r++) {
+			printf "# %-22s", rows[r]
+			for (c = 1; c in col; c++) {
+				k = rows[r] SUBSEP col[c]
+				if (!(k in has)) v = "-"
+				else if (k in txt) v = txt[k]
+				else v = m[k] "/" e[k]
+				printf " %9s", v
+			}
+			printf "\n"
+		}
+	}'
 [ $fail = 0 ] && rm -rf "$work"
 exit $fail
