@@ -141,17 +141,27 @@ static inline void dmadirty_clear_skip_sync_bit(struct device *dev)
 
 /*
  * The ftrace callback: struct ftrace_regs from 5.11, struct pt_regs
- * before.  Where the architecture fills ftrace_regs with the argument
- * registers (ftrace_regs_get_argument()), the callback needs no full
- * pt_regs; elsewhere FTRACE_OPS_FL_SAVE_REGS asks for them.
+ * before.  Where ftrace fills ftrace_regs with the argument registers
+ * (DYNAMIC_FTRACE_WITH_ARGS: ftrace_regs_get_argument() from 6.2, the
+ * pt_regs inside x86's ftrace_regs before), the callback needs no full
+ * pt_regs; elsewhere FTRACE_OPS_FL_SAVE_REGS asks for them.  The callback
+ * cannot recurse (it calls no function it hooks), so it asks for no
+ * recursion guard: FTRACE_OPS_FL_RECURSION unset from 5.11, and
+ * FTRACE_OPS_FL_RECURSION_SAFE, the same promise, before.
  */
 #ifdef HAVE_FTRACE_REGS
 #define dmadirty_fregs_t	struct ftrace_regs
-#ifdef HAVE_FTRACE_REGS_GET_ARGUMENT
+#if defined(HAVE_FTRACE_REGS_GET_ARGUMENT)
 #define DMADIRTY_FTRACE_FLAGS	0
 static inline unsigned long dmadirty_farg(struct ftrace_regs *f, int n)
 {
 	return ftrace_regs_get_argument(f, n);
+}
+#elif defined(HAVE_FTRACE_REGS_REGS) && defined(CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS)
+#define DMADIRTY_FTRACE_FLAGS	0
+static inline unsigned long dmadirty_farg(struct ftrace_regs *f, int n)
+{
+	return regs_get_kernel_argument(&f->regs, n);
 }
 #else
 #define DMADIRTY_FTRACE_FLAGS	FTRACE_OPS_FL_SAVE_REGS
@@ -162,7 +172,7 @@ static inline unsigned long dmadirty_farg(struct ftrace_regs *f, int n)
 #endif
 #else
 #define dmadirty_fregs_t	struct pt_regs
-#define DMADIRTY_FTRACE_FLAGS	FTRACE_OPS_FL_SAVE_REGS
+#define DMADIRTY_FTRACE_FLAGS	(FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION_SAFE)
 static inline unsigned long dmadirty_farg(struct pt_regs *regs, int n)
 {
 	return regs_get_kernel_argument(regs, n);

@@ -122,7 +122,12 @@ static void dmadirty_mark_phys(phys_addr_t phys, size_t size)
 
 static struct iommu_domain *dmadirty_dma_domain(struct device *dev)
 {
-	struct iommu_domain *dom = iommu_get_domain_for_dev(dev);
+	struct iommu_domain *dom;
+
+	/* No IOMMU group, no translation: skip the group lookup. */
+	if (!device_iommu_mapped(dev))
+		return NULL;
+	dom = iommu_get_domain_for_dev(dev);
 
 	if (dom && (dom->type & __IOMMU_DOMAIN_DMA_API))
 		return dom;
@@ -395,8 +400,9 @@ static void notrace dmadirty_ftrace_func(unsigned long ip, unsigned long parent_
 }
 
 /*
- * No FTRACE_OPS_FL_RECURSION: ftrace guards the callback against
- * recursion and runs it with preemption off.
+ * The callback may run preemptible (it needs no more: per-CPU counters are
+ * single instructions, kmap_local and RCU readers allow it); ftrace's
+ * RCU-tasks waits cover it on unregister.
  */
 static struct ftrace_ops dmadirty_ops = {
 	.func = dmadirty_ftrace_func,

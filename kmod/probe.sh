@@ -126,6 +126,10 @@ probe ftrace_regs_get_argument "linux/module.h linux/ftrace.h" '
 unsigned long p(struct ftrace_regs *fregs);
 unsigned long p(struct ftrace_regs *fregs) { return ftrace_regs_get_argument(fregs, 1); }'
 
+probe ftrace_regs_regs "linux/module.h linux/ftrace.h" '
+struct pt_regs *p(struct ftrace_regs *fregs);
+struct pt_regs *p(struct ftrace_regs *fregs) { return &fregs->regs; }'
+
 probe ftrace_free_filter "linux/module.h linux/ftrace.h" '
 void p(struct ftrace_ops *ops);
 void p(struct ftrace_ops *ops) { ftrace_free_filter(ops); }'

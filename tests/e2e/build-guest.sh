@@ -46,8 +46,7 @@ kbuild() {	# kbuild DIR
 		{ cat "$1/build.log" >&2; echo "build-guest: kbuild in $1 failed" >&2; return 1; }
 }
 
-sync_dir "$out/e2e" "$src/tests/e2e/guest/Kbuild" "$src/tests/e2e/guest/Makefile" \
-	"$src/tests/e2e/guest/dmadirty_e2e.c"
+sync_dir "$out/e2e" "$src/tests/e2e/guest/Kbuild" "$src/tests/e2e/guest/dmadirty_e2e.c"
 kbuild "$out/e2e"
 kos=(--ko "$out/e2e/dmadirty_e2e.ko")
 

@@ -7,7 +7,7 @@ e2e_files = \
 	tests/e2e/e2e.sh \
 	tests/e2e/build-guest.sh \
 	tests/e2e/migrate.py \
-	tests/e2e/guest/Kbuild tests/e2e/guest/Makefile \
+	tests/e2e/guest/Kbuild \
 	tests/e2e/guest/dmadirty_e2e.c \
 	tests/e2e/guest/e2e-guest.sh
 EXTRA_DIST += $(e2e_files)

@@ -717,7 +717,9 @@ def main():
     opts.versions = {}
     if not opts.ctl:
         ap.error("--ctl is needed (enable, disable and the module's counters)")
-    ctl = Ctl(opts.ctl, 30)
+    # A deadline, not a wait: TCG guests on a loaded 2-core host can take
+    # tens of seconds to answer.
+    ctl = Ctl(opts.ctl, 120)
     opts.workdir = tempfile.mkdtemp(prefix="dmadirty-e2e.", dir=opts.workdir)
 
     tap = Tap(opts.tap_first, opts.table_only)

@@ -21,7 +21,8 @@
 #       package in $DD_CACHE/kernels/KVER.
 #
 #   vm_kbuild KVER DIR [MAKE-ARG...]
-#       Runs "make -C DIR KDIR=<headers of KVER>" with KVER's own
+#       Runs "make -C DIR KDIR=<headers of KVER>" (or, for a DIR with only
+#       a Kbuild file, "make -C <headers> M=DIR modules") with KVER's own
 #       toolchain: here for a kernel of this machine, else in the chroot of
 #       its release (DIR is copied in and its results copied back).
 #
@@ -103,8 +104,16 @@ vm_kbuild() {
 	local kver=$1 dir=$2 kd root tmp rc
 	shift 2
 	kd=$(vm_kernel_dir "$kver") || return 1
+	# _vm_make HEADERS PATH: the make command line for $dir, seen as PATH.
+	_vm_make() {
+		if [ -f "$dir/Makefile" ]; then
+			echo make -C "$2" KDIR="$1"
+		else
+			echo make -C "$1" M="$2" modules
+		fi
+	}
 	if [ -z "$kd" ]; then
-		make -C "$dir" KDIR="/lib/modules/$kver/build" "$@"
+		$(_vm_make "/lib/modules/$kver/build" "$dir") "$@"
 		return
 	fi
 	root=$(cat "$kd/.root") || return 1
@@ -115,7 +124,7 @@ vm_kbuild() {
 		unshare --mount --propagation private chroot "$root" \
 			/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C \
 			sh -c 'mount -t proc proc /proc && exec "$@"' sh \
-			make -C "${tmp#"$root"}" KDIR="/usr/src/linux-headers-$kver" "$@" &&
+			$(_vm_make "/usr/src/linux-headers-$kver" "${tmp#"$root"}") "$@" &&
 		tar -C "$tmp" -cf - . | tar -C "$dir" -xf -
 	rc=$?
 	rm -rf "$tmp"
