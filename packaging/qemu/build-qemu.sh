@@ -16,9 +16,10 @@
 # seabios and qemu-system-data packages), and its data directory through the
 # share/qemu symlink next to bin/.
 #
-# Steps: write a deb-src entry of its own for the suites that carry the
-# 10.0 source (deb-src only: no binary package of the host changes), fetch
-# "apt-get source qemu/<suite>" from the first suite whose files the
+# Steps: keep an apt configuration of its own under the cache with a
+# deb-src entry for the suites that carry the 10.0 source (the host's apt
+# sources stay untouched), fetch "apt-get source qemu/<suite>" through it
+# from the first suite whose files the
 # archive still serves (bookworm-backports, else trixie: the same 10.0
 # stable series; dpkg-source applies Debian's own patches, its orig tarball
 # lacks the bundled firmware), apply the series and check it with QEMU's
@@ -86,22 +87,25 @@ exec 9>"$cache/qemu-$hash.lock"
 flock 9
 reuse
 
-src_list=/etc/apt/sources.list.d/dmadirty-qemu-src.sources
-src_entry="# Written by dmadirty's packaging/qemu/build-qemu.sh: the QEMU $src_series
-# source.  Source packages only: no binary package comes from here.
+# The source comes through an apt configuration of our own under the cache
+# (sources, lists and caches): the host's apt, its sources and what
+# "apt-get source qemu" picks there stay as they are.
+aptdir=$cache/apt
+apt_opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$aptdir/sources.list.d"
+	-o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir/cache"
+	-o "DPkg::Lock::Timeout=900" -o "APT::Sandbox::User=root")
+src_entry="# Written by dmadirty's packaging/qemu/build-qemu.sh: the QEMU $src_series source.
 Types: deb-src
 URIs: http://deb.debian.org/debian
 Suites: ${src_suites[*]}
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
-if [ "$(cat "$src_list" 2>/dev/null)" != "$src_entry" ]; then
-	((EUID == 0)) || die "$src_list is missing or stale and not root to write it"
-	log "writing $src_list"
-	printf '%s\n' "$src_entry" >"$src_list"
-	apt-get -o DPkg::Lock::Timeout=900 update -q >&2
-elif ! apt-get source --print-uris -q "qemu/${src_suites[0]}" >/dev/null 2>&1; then
-	log "refreshing apt's source lists"
-	apt-get -o DPkg::Lock::Timeout=900 update -q >&2
+mkdir -p "$aptdir/sources.list.d" "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
+if [ "$(cat "$aptdir/sources.list.d/qemu-src.sources" 2>/dev/null)" != "$src_entry" ] ||
+	! apt-get "${apt_opts[@]}" source --print-uris -q "qemu/${src_suites[0]}" >/dev/null 2>&1; then
+	log "refreshing the source lists in $aptdir"
+	printf '%s\n' "$src_entry" >"$aptdir/sources.list.d/qemu-src.sources"
+	apt-get "${apt_opts[@]}" update -q >&2 || die "apt-get update of $aptdir failed"
 fi
 
 meson_version=$(meson --version 2>/dev/null) ||
@@ -115,7 +119,7 @@ trap 'rm -rf "$work"' EXIT
 src=
 for suite in "${src_suites[@]}"; do
 	log "fetching the qemu source package from $suite"
-	if (cd "$work" && apt-get source -q "qemu/$suite" >apt-source.log 2>&1); then
+	if (cd "$work" && apt-get "${apt_opts[@]}" source -q "qemu/$suite" >apt-source.log 2>&1); then
 		src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'qemu-*' | head -n1)
 		break
 	fi
