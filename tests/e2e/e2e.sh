@@ -72,9 +72,11 @@ for kver in "${kernels[@]}"; do
 		esac
 	done
 done
-# The variant that enables dirtying through the bridge's vendor block (host
-# state set over QMP) instead of the RPC needs the patched QEMU of
-# packaging/qemu: $DMADIRTY_QEMU, or build-qemu.sh's (cached) build.
+# The variants that enable dirtying through the bridge's vendor block
+# instead of the RPC, its host state set over QMP ("bridge") or by QEMU's
+# x-dma-dirty migration capability with no host tooling ("capability"),
+# need the patched QEMU of packaging/qemu: $DMADIRTY_QEMU, or
+# build-qemu.sh's (cached) build.
 # One kernel is enough: the agent's path after the uevent is the RPC's.
 if [ "$demo" = no ] && [ ${#args[@]} -gt 0 ] && [ "${E2E_BRIDGE:-yes}" != no ]; then
 	bridge_qemu=${DMADIRTY_QEMU:-}
@@ -87,7 +89,8 @@ if [ "$demo" = no ] && [ ${#args[@]} -gt 0 ] && [ "${E2E_BRIDGE:-yes}" != no ]; 
 		echo "ok $n - patched QEMU for the bridge variant: $bridge_qemu"
 		kver=${kernels[${#kernels[@]} - 1]}
 		args+=(--bridge-qemu "$bridge_qemu"
-			--config "$kver:$build/tests/e2e/guest-$kver/initrd.gz:bridge")
+			--config "$kver:$build/tests/e2e/guest-$kver/initrd.gz:bridge"
+			--config "$kver:$build/tests/e2e/guest-$kver/initrd.gz:capability")
 	else
 		echo "ok $n - # SKIP bridge variant: no patched QEMU (DMADIRTY_QEMU unset, build-qemu.sh failed: $qlog)"
 	fi
