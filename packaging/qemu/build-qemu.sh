@@ -1,6 +1,7 @@
 #!/bin/bash
-# Build Debian 12's QEMU 7.2 with the dmadirty patch series, or reuse the
-# cached build of the same series.
+# Build Debian's QEMU 10.0 (Debian 13's, which Debian 12 gets from
+# bookworm-backports) with the dmadirty patch series, or reuse the cached
+# build of the same series.
 #
 #   packaging/qemu/build-qemu.sh [--print-hash]
 #
@@ -15,13 +16,18 @@
 # seabios and qemu-system-data packages), and its data directory through the
 # share/qemu symlink next to bin/.
 #
-# Steps: make sure apt has a deb-src entry for bookworm (adding one next to
-# /etc/apt/sources.list.d/debian.sources if not), "apt-get source qemu"
-# (dpkg-source applies Debian's own patches; its orig tarball lacks the
-# bundled firmware), apply the series and check it with QEMU's checkpatch,
-# configure a minimal x86_64 system emulator, build qemu-system-x86_64 and
-# the series' qtest, and cache the result only when the qtest passes.
-# Needs root for apt, plus the build dependencies in tests/deps/qemu.txt.
+# Steps: keep an apt configuration of its own under the cache with a
+# deb-src entry for the suites that carry the 10.0 source (the host's apt
+# sources stay untouched), fetch "apt-get source qemu/<suite>" through it
+# from the first suite whose files the
+# archive still serves (bookworm-backports, else trixie: the same 10.0
+# stable series; dpkg-source applies Debian's own patches, its orig tarball
+# lacks the bundled firmware), apply the series and check it with QEMU's
+# checkpatch, configure a minimal x86_64 system emulator with the system's
+# meson (1.5 or later: meson from bookworm-backports), build
+# qemu-system-x86_64 and the series' qtest, and cache the result only when
+# the qtest passes.  Needs root for apt, plus the build dependencies in
+# tests/deps/qemu.txt (tests/deps.sh qemu).
 #
 # Env: DMADIRTY_QEMU_CACHE (cache root), JOBS (ninja -j, default 2).
 set -euo pipefail
@@ -29,7 +35,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DMADIRTY_QEMU_CACHE:-/var/cache/dmadirty}
 jobs=${JOBS:-2}
-configure_opts=(--target-list=x86_64-softmmu --without-default-features
+# Where the QEMU 10.0 source comes from, in order of preference.
+src_suites=(bookworm-backports trixie)
+src_series=10.0
+# Debian's python3, whose site packages hold Debian's meson (a python
+# first in PATH, such as a pyenv one, would not find it).
+configure_opts=(--python=/usr/bin/python3
+	--target-list=x86_64-softmmu --without-default-features
 	--disable-docs --disable-user --enable-slirp --enable-fdt=system
 	--disable-install-blobs
 	--firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu)
@@ -47,7 +59,7 @@ series_hash() {
 			[ -f "$here/$p" ] || die "series names $p, which is missing"
 			sha256sum <"$here/$p"
 		done
-		printf '%s\n' "${configure_opts[@]}"
+		printf '%s\n' "${configure_opts[@]}" "${src_suites[@]}" "$src_series"
 	} | sha256sum | cut -c1-16
 }
 
@@ -75,35 +87,49 @@ exec 9>"$cache/qemu-$hash.lock"
 flock 9
 reuse
 
-have_deb_src() {
-	grep -Eqs '^[[:space:]]*Types:.*deb-src' /etc/apt/sources.list.d/*.sources ||
-		grep -Eqs '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list
-}
-
-if ! have_deb_src; then
-	((EUID == 0)) || die "no deb-src entry in apt's sources and not root to add one"
-	log "adding a deb-src entry for bookworm"
-	cat >/etc/apt/sources.list.d/dmadirty-deb-src.sources <<'SRC'
+# The source comes through an apt configuration of our own under the cache
+# (sources, lists and caches): the host's apt, its sources and what
+# "apt-get source qemu" picks there stay as they are.
+aptdir=$cache/apt
+apt_opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$aptdir/sources.list.d"
+	-o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir/cache"
+	-o "DPkg::Lock::Timeout=900" -o "APT::Sandbox::User=root")
+src_entry="# Written by dmadirty's packaging/qemu/build-qemu.sh: the QEMU $src_series source.
 Types: deb-src
 URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
+Suites: ${src_suites[*]}
 Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-	apt-get update -q >&2
-elif ! apt-get source --print-uris -q qemu >/dev/null 2>&1; then
-	log "refreshing apt's source lists"
-	apt-get update -q >&2
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+mkdir -p "$aptdir/sources.list.d" "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
+if [ "$(cat "$aptdir/sources.list.d/qemu-src.sources" 2>/dev/null)" != "$src_entry" ] ||
+	! apt-get "${apt_opts[@]}" source --print-uris -q "qemu/${src_suites[0]}" >/dev/null 2>&1; then
+	log "refreshing the source lists in $aptdir"
+	printf '%s\n' "$src_entry" >"$aptdir/sources.list.d/qemu-src.sources"
+	apt-get "${apt_opts[@]}" update -q >&2 || die "apt-get update of $aptdir failed"
 fi
+
+meson_version=$(meson --version 2>/dev/null) ||
+	die "no meson: run tests/deps.sh qemu (meson from bookworm-backports)"
+dpkg --compare-versions "$meson_version" ge 1.5 ||
+	die "meson $meson_version is too old for QEMU $src_series (1.5 needed): run tests/deps.sh qemu"
 
 work=$(mktemp -d "$cache/qemu-$hash.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-log "fetching the qemu source package"
-(cd "$work" && apt-get source -q qemu >apt-source.log 2>&1) ||
-	{ cat "$work/apt-source.log" >&2; die "apt-get source qemu failed"; }
-src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'qemu-*' | head -n1)
-[ -n "$src" ] || die "apt-get source produced no source tree"
+src=
+for suite in "${src_suites[@]}"; do
+	log "fetching the qemu source package from $suite"
+	if (cd "$work" && apt-get "${apt_opts[@]}" source -q "qemu/$suite" >apt-source.log 2>&1); then
+		src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'qemu-*' | head -n1)
+		break
+	fi
+	log "$suite: $(grep -m1 '^E:' "$work/apt-source.log" || tail -n1 "$work/apt-source.log")"
+	rm -rf "${work:?}"/qemu[-_]*
+done
+[ -n "$src" ] || die "no suite of ${src_suites[*]} served the qemu source"
+version=$(cat "$src/VERSION")
+[[ $version == "$src_series".* ]] ||
+	die "$suite's qemu is $version, not $src_series: the series targets $src_series"
 
 for p in "${patches[@]}"; do
 	log "applying $p"
@@ -145,7 +171,7 @@ QTEST_QEMU_BINARY=$stage/bin/qemu-system-x86_64 \
 	"$stage/tests/pci-dma-dirty-test" --tap >"$work/qtest.log" 2>&1 ||
 	{ cat "$work/qtest.log" >&2; die "the qtest failed"; }
 cp "$here/series" "$stage/series"
-basename "$src" >"$stage/source-version"
+echo "$(basename "$src") from $suite" >"$stage/source-version"
 touch "$stage/.complete"
 rm -rf "$out"
 mv "$stage" "$out"

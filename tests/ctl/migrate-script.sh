@@ -9,14 +9,14 @@ script=${top_srcdir:-.}/packaging/examples/migrate-with-passthrough
 examples=${top_srcdir:-.}/packaging/examples
 req=(--src-qmp /s/qmp --src-agent /s/agent --dst-agent /d/agent --uri tcp:dst:4444 --device hostdev0)
 
-echo "1..12"
+echo "1..14"
 
 help_ok() {
 	local o
 	expect 0 bash "$script" --help || return 1
 	for o in --src-qmp --src-agent --dst-agent --dst-qmp --uri --device --quiesce --lease --tag \
 		 --downtime-limit --hold-downtime --detach-when --pass-timeout --unplug-timeout \
-		 --converge-timeout --agent-timeout --dmadirtyctl --dry-run "Exit status"; do
+		 --converge-timeout --agent-timeout --dmadirtyctl --capability --dry-run "Exit status"; do
 		contains "$out" "$o" || return 1
 	done
 }
@@ -77,6 +77,21 @@ ok "--quiesce alone replaces --device, and runs in the detach step" eval '
 ok "--detach-when start detaches without waiting for the first pass" eval '
 	expect 0 bash "$script" --dry-run "${req[@]}" --detach-when start &&
 	dry=$out && (($(line_of "\"migrate\", \"arguments\"") + 1 == $(line_of "\"device_del\"")))'
+
+# QEMU's x-dma-dirty capability instead of the agents.
+cap=(--capability on --src-qmp /s/qmp --dst-qmp /d/qmp --uri tcp:dst:4444 --device hostdev0)
+ok "--capability on: the capability on both QEMUs before migrate, no agent call" eval '
+	expect 0 bash "$script" --dry-run "${cap[@]}" && dry=$out &&
+	s=$(line_of "qmp /s/qmp {\"execute\": \"migrate-set-capabilities\", \"arguments\": {\"capabilities\": [{\"capability\": \"x-dma-dirty\"") &&
+	d=$(line_of "qmp /d/qmp {\"execute\": \"migrate-set-capabilities\", \"arguments\": {\"capabilities\": [{\"capability\": \"x-dma-dirty\"") &&
+	m=$(line_of "\"migrate\", \"arguments\"") && echo "# source $s, destination $d, migrate $m" &&
+	[[ -n $s && -n $d && -n $m ]] && ((s < m && d < m)) &&
+	! contains "$dry" "--socket" >/dev/null'
+ok "--capability on needs --dst-qmp, and --capability takes auto, on or off" eval '
+	expect 2 bash "$script" --dry-run "${cap[@]:0:4}" "${cap[@]:6}" &&
+	contains "$err" "--dst-qmp is required with --capability on" &&
+	expect 2 bash "$script" --dry-run --capability sometimes "${req[@]}" &&
+	contains "$err" "--capability wants auto, on or off"'
 
 # A real run whose enable fails must stop before touching QMP.
 ok "enable failing (no agent): exit 1 before any migration" eval '

@@ -83,12 +83,14 @@ for kver in "${kernels[@]}"; do
 		esac
 	done
 done
-# The variant that enables dirtying through the bridge's vendor block (host
-# state set over QMP) instead of the RPC needs the patched QEMU of
-# packaging/qemu: $DMADIRTY_QEMU, or build-qemu.sh's (cached) build.  This
-# suite runs only with --enable-vm-tests, so a QEMU that cannot be had is a
-# failure; E2E_BRIDGE=no leaves the variant out, as a skip that
-# tests/all.sh refuses (tests/skips.allow).
+# The variants that enable dirtying through the bridge's vendor block
+# instead of the RPC, its host state set over QMP ("bridge") or by QEMU's
+# x-dma-dirty migration capability with no host tooling ("capability"),
+# need the patched QEMU of packaging/qemu: $DMADIRTY_QEMU, or
+# build-qemu.sh's (cached) build.  This suite runs only with
+# --enable-vm-tests, so a QEMU that cannot be had is a failure;
+# E2E_BRIDGE=no leaves the variants out, as a skip that tests/all.sh
+# refuses (tests/skips.allow).
 # One kernel is enough: the agent's path after the uevent is the RPC's.
 if [ "$demo" = no ] && [ ${#args[@]} -gt 0 ]; then
 	n=$((n + 1))
@@ -103,8 +105,10 @@ if [ "$demo" = no ] && [ ${#args[@]} -gt 0 ]; then
 		if [ -n "$bridge_qemu" ] && [ -x "$bridge_qemu" ]; then
 			echo "ok $n - patched QEMU for the bridge variant: $bridge_qemu"
 			kver=${kernels[${#kernels[@]} - 1]}
+			kernel=$(vm_kernel_dir "$kver")/boot/vmlinuz-$kver
 			args+=(--bridge-qemu "$bridge_qemu"
-				--config "$kver:$build/tests/e2e/guest-$kver/initrd.gz:bridge")
+				--config "$kver:$build/tests/e2e/guest-$kver/initrd.gz:kernel=$kernel:bridge"
+				--config "$kver:$build/tests/e2e/guest-$kver/initrd.gz:kernel=$kernel:capability")
 		elif [ -n "${DMADIRTY_QEMU:-}" ]; then
 			echo "not ok $n - patched QEMU for the bridge variant: DMADIRTY_QEMU=$DMADIRTY_QEMU is not executable"
 		else

@@ -353,8 +353,10 @@ def migrate_once(opts, ctl, tap, src, dst, enable, log):
     """One migration of src to dst; returns per-variant counts.
 
     enable: "rpc" (dmadirtyctl enable, then disable on the destination),
-    "bridge" (the vendor block's host state), or "off"."""
-    if enable not in ("rpc", "bridge", "off"):
+    "bridge" (the vendor block's host state), "capability" (QEMU's
+    x-dma-dirty migration capability drives the vendor block: no host
+    tooling), or "off"."""
+    if enable not in ("rpc", "bridge", "capability", "off"):
         raise ValueError(enable)
     seed = random.getrandbits(64)
     counts = opts.counts
@@ -408,6 +410,10 @@ def migrate_once(opts, ctl, tap, src, dst, enable, log):
     for q in (src.qmp, dst.qmp):
         q.cmd("migrate-set-parameters", **{"downtime-limit": 1,
                                            "max-bandwidth": opts.bandwidth << 20})
+        if opts.capability:
+            # Set either way: a destination becomes the next source.
+            q.cmd("migrate-set-capabilities", capabilities=[{
+                "capability": "x-dma-dirty", "state": enable == "capability"}])
     sock = os.path.join(dst.dir, "migrate.sock")
     dst.qmp.cmd("migrate-incoming", uri="unix:" + sock)
     wait_for(lambda: os.path.exists(sock), 10, "incoming socket")
@@ -518,6 +524,11 @@ def migrate_once(opts, ctl, tap, src, dst, enable, log):
             raise HarnessError("disable did not report disabled: %r" % reply)
     elif enable == "bridge":
         set_host_state(dst, "idle", False, log)
+    elif enable == "capability":
+        # The destination asked for idle after the switchover by itself.
+        ack = dst.qmp.wait_event("DMA_DIRTY_ACK",
+                                 lambda d: d.get("dirtying") is False, 60)
+        log("%s: idle acked after the switchover: %s" % (dst.name, json.dumps(ack)))
     return host, guest, marked, len(lost)
 
 
@@ -574,8 +585,8 @@ class Tap:
 
 def run_config(opts, ctl, tap, table):
     label = opts.kver + (" iommu" if opts.iommu else "") + (
-        " bridge" if opts.bridge else "")
-    how_on = "bridge" if opts.bridge else "rpc"
+        " capability" if opts.capability else " bridge" if opts.bridge else "")
+    how_on = "capability" if opts.capability else "bridge" if opts.bridge else "rpc"
     modes = [(how_on if mode == "on" else mode) for mode in opts.modes]
     workdir = tempfile.mkdtemp(prefix="cfg.", dir=opts.workdir)
     vms = []
@@ -615,7 +626,8 @@ def run_config(opts, ctl, tap, table):
         if not opts.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    how = "through the bridge block" if opts.bridge else "through dmadirtyctl"
+    how = ("by the x-dma-dirty capability" if opts.capability else
+           "through the bridge block" if opts.bridge else "through dmadirtyctl")
     dma_pages = sum(opts.counts[v] for v in VARIANTS)
     for mode, (host, guest, marked, _other) in results.items():
         if mode == "on":
@@ -683,10 +695,12 @@ def print_table(table, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", action="append", required=True,
-                    metavar="KVER:INITRD[:kernel=IMAGE][:iommu|:bridge]",
+                    metavar="KVER:INITRD[:kernel=IMAGE][:iommu|:bridge|:capability]",
                     help="a guest configuration to migrate (repeatable); kernel: "
                     "its image (default /boot/vmlinuz-KVER); bridge: enable "
-                    "through the vendor block of --bridge-qemu, not the RPC")
+                    "through the vendor block of --bridge-qemu, not the RPC; "
+                    "capability: the x-dma-dirty migration capability of "
+                    "--bridge-qemu does it, no host tooling")
     ap.add_argument("--bridge-qemu", help="QEMU with the vendor block (packaging/qemu)")
     ap.add_argument("--ctl", help="path of dmadirtyctl")
     ap.add_argument("--modes", default="on,off",
@@ -729,9 +743,10 @@ def main():
         parts = conf.split(":")
         opts.kver, opts.initrd = parts[0], parts[1]
         opts.iommu = "iommu" in parts[2:]
-        opts.bridge = "bridge" in parts[2:]
+        opts.capability = "capability" in parts[2:]
+        opts.bridge = "bridge" in parts[2:] or opts.capability
         if opts.bridge and not opts.bridge_qemu:
-            ap.error("a bridge configuration needs --bridge-qemu")
+            ap.error("a bridge or capability configuration needs --bridge-qemu")
         opts.kernel = next((p[len("kernel="):] for p in parts[2:]
                             if p.startswith("kernel=")), "/boot/vmlinuz-" + opts.kver)
         run_config(opts, ctl, tap, table)

@@ -42,17 +42,15 @@ def connect_unix(path, timeout, what):
 def migrate_paused(q, path):
     """Starts migrating the VM behind q to the unix socket path, with its
     vCPUs stopped first.  These suites check that the vendor block's state
-    travels; live RAM transfer is tests/e2e's subject.  Pausing keeps them
-    clear of QEMU 7.2's TCG dirty tracking, which can lose guest stores made
-    during pre-copy (upstream fix in 9.0: "physmem: Fix migration dirty
-    bitmap coherency with TCG memory access") and crash the destination."""
+    travels, which a paused guest shows with the least CPU; live RAM
+    transfer is tests/e2e's and capability_test.py's subject."""
     q.cmd("stop")
     q.cmd("migrate", uri="unix:" + path)
 
 
 def resume_migrated(q, timeout=30):
     """Waits for the destination behind q to finish loading, then runs it
-    (QEMU 7.2 leaves it paused when the source was)."""
+    (QEMU leaves it paused when the source was)."""
     deadline = time.monotonic() + timeout
     status = q.cmd("query-status")["status"]
     while status == "inmigrate" and time.monotonic() < deadline:
