@@ -28,9 +28,14 @@ trap 'if [ "$reported" = no ]; then step "skips so far"; skips || true; fi' EXIT
 
 step "dependencies"
 bash tests/deps.sh
-# The guest kernel matrix: cached chroots and kernel images (the first run
-# on a machine debootstraps three releases).
+# The patched QEMU (packaging/qemu, cached once built) compiles while the
+# guest kernel matrix (cached chroots and kernel images; the first run on a
+# machine debootstraps three releases) comes over the network.
+mkdir -p _build
+bash packaging/qemu/build-qemu.sh >_build/build-qemu.out 2>_build/build-qemu.log &
+qemu_build=$!
 bash tests/kernels/setup.sh
+wait "$qemu_build" || { tail -n 40 _build/build-qemu.log; echo "the patched QEMU did not build" >&2; exit 1; }
 
 step "autoreconf"
 autoreconf -fi
