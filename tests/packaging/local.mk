@@ -5,6 +5,7 @@
 EXTRA_DIST += \
 	tests/packaging/packaging.sh \
 	tests/packaging/mkroot.sh \
+	tests/packaging/build-in-root.sh \
 	tests/packaging/guestsh.py
 
 if ENABLE_VM_TESTS
