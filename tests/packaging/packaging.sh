@@ -1,6 +1,7 @@
 #!/bin/bash
-# The packaging test: build the Debian and RPM packages, bake the .debs into
-# a fresh Debian 12 root the way an image is baked (chroot, dpkg -i, no
+# The packaging test: build the Debian packages in a Debian 12 and a Debian
+# 13 root (so each depends on its release's libraries) and the RPMs, bake
+# the Debian 12 .debs into a fresh Debian 12 root the way an image is baked (chroot, dpkg -i, no
 # services, DKMS builds for the root's own kernel), boot that root under
 # qemu -accel tcg and check from the host that
 #   - the module was loaded at boot (modules-load.d),
@@ -23,7 +24,8 @@ cache=${DD_CACHE:-/var/cache/dmadirty}
 qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
 guestsh=$here/guestsh.py
 
-echo "1..15"
+ntests=17
+echo "1..$ntests"
 
 if ((EUID != 0)); then
 	echo "Bail out! the packaging test needs root (debootstrap, chroot)"
@@ -59,19 +61,42 @@ SECONDS=0
 elapsed() { echo "# [${SECONDS}s] $*"; }
 
 skip_rest() {	# skip_rest REASON: the remaining tests cannot run
-	while ((t < 15)); do t=$((t + 1)); echo "not ok $t - $1 # skipped after failure"; failed=$((failed + 1)); done
+	while ((t < ntests)); do t=$((t + 1)); echo "not ok $t - $1 # skipped after failure"; failed=$((failed + 1)); done
 	exit 1
 }
 
-# ------------------------------------------------------------ 1-3: packages
-pkgdir=$work/packages
-if make -C "$top_builddir" deb pkgdir="$pkgdir" >"$work/deb.log" 2>&1; then
-	ok "dpkg-buildpackage builds the .debs"
-else
-	not_ok "dpkg-buildpackage builds the .debs"; tail -n 60 "$work/deb.log" | note
-	skip_rest "no .debs"
-fi
+# ------------------------------------------------------------ 1-5: packages
+# Each release's packages are built in a cached debootstrap'ed root of that
+# release (tests/packaging/build-in-root.sh).
 version=$(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")
+build_debs() {	# build_debs RELEASE PKGDIR
+	make -C "$top_builddir" deb DEB_RELEASE="$1" DD_CACHE="$cache" pkgdir="$2" \
+		>"$work/deb-$1.log" 2>&1 || { tail -n 60 "$work/deb-$1.log"; return 1; }
+	grep '^build-in-root:' "$work/deb-$1.log"
+	ls "$2"/*.deb
+}
+pkgdir=$work/packages
+check "dpkg-buildpackage in a Debian 12 (bookworm) root builds the .debs" \
+	build_debs bookworm "$pkgdir"
+elapsed "bookworm debs built"
+check "dpkg-buildpackage in a Debian 13 (trixie) root builds the .debs" \
+	build_debs trixie "$work/packages-trixie"
+elapsed "trixie debs built"
+
+# dpkg-shlibdeps took the dependencies from the build root's libraries:
+# trixie's agent needs the t64 GLib, bookworm's the old name.
+release_depends() {
+	local b t
+	b=$(dpkg-deb -f "$pkgdir/dmadirty-agent_${version}_amd64.deb" Depends) || return 1
+	t=$(dpkg-deb -f "$work/packages-trixie/dmadirty-agent_${version}_amd64.deb" Depends) || return 1
+	echo "bookworm: $b"
+	echo "trixie: $t"
+	grep -Eq '(^|, )libglib2\.0-0t64( |,|$)' <<<"$t" &&
+		grep -Eq '(^|, )libglib2\.0-0( |,|$)' <<<"$b" &&
+		! grep -q 't64' <<<"$b"
+}
+check "dmadirty-agent depends on each release's libraries (trixie: libglib2.0-0t64)" \
+	release_depends
 debs=()
 for p in dmadirty-agent dmadirty-dkms dmadirtyctl; do
 	f=$(ls "$pkgdir/${p}_${version}_"*.deb 2>/dev/null)
@@ -110,7 +135,7 @@ fi
 elapsed "rpms built"
 ((${#debs[@]} == 3)) || skip_rest "expected three .debs, got ${#debs[@]}"
 
-# ------------------------------------------------------ 4-6: bake the image
+# ------------------------------------------------------ 6-8: bake the image
 # The cached root has the kernel, DKMS's toolchain and the libraries the
 # packages need, so that a plain dpkg -i works offline.  Should the packages
 # come to depend on something else, a root with that added is made (and
@@ -198,7 +223,7 @@ else
 fi
 elapsed "image made"
 
-# --------------------------------------------------------------- 7-14: boot
+# -------------------------------------------------------------- 9-17: boot
 vmlinuz=$root/boot/vmlinuz-$kver
 initrd=$root/boot/initrd.img-$kver
 "$qemu" -accel tcg -machine q35 -m 1024 -smp 2 -display none -no-reboot -nodefaults \
