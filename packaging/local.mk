@@ -60,6 +60,7 @@ PACKAGING_FILES = \
 	packaging/debian/dmadirty-dkms.install \
 	packaging/debian/dmadirtyctl.install \
 	packaging/rpm/dmadirty.spec \
+	packaging/rpm/dmadirty.rpmlintrc \
 	packaging/dkms.conf
 EXTRA_DIST += $(PACKAGING_FILES)
 

@@ -10,7 +10,8 @@
 #   - `dmadirtyctl enable` gets its reply with the ack, and the sysctl is on
 #     (so the unit's sandbox lets the agent write it),
 #   - `systemctl stop` and `dpkg --purge` leave no file of the packages behind;
-# and check the RPMs' file lists with rpm -qlp.
+# and check the RPMs' file lists with rpm -qlp and the spec, the RPMs and
+# their scriptlets with rpmlint.
 #
 # Needs root (debootstrap, chroot).  The debootstrap'ed root is cached as a
 # tarball under $DD_CACHE (default /var/cache/dmadirty), keyed by its package
@@ -24,7 +25,7 @@ cache=${DD_CACHE:-/var/cache/dmadirty}
 qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
 guestsh=$here/guestsh.py
 
-ntests=17
+ntests=18
 echo "1..$ntests"
 
 if ((EUID != 0)); then
@@ -65,7 +66,7 @@ skip_rest() {	# skip_rest REASON: the remaining tests cannot run
 	exit 1
 }
 
-# ------------------------------------------------------------ 1-5: packages
+# ------------------------------------------------------------ 1-6: packages
 # Each release's packages are built in a cached debootstrap'ed root of that
 # release (tests/packaging/build-in-root.sh).
 version=$(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")
@@ -128,14 +129,40 @@ if make -C "$top_builddir" rpm pkgdir="$pkgdir" >"$work/rpm.log" 2>&1; then
 		return $rc
 	}
 	check "rpmbuild makes three RPMs and rpm -qlp lists their files" check_rpms
+	# rpmlint checks the scriptlets (sh -n, dangerous commands) and the
+	# rest, with the intended findings filtered in dmadirty.rpmlintrc; the
+	# scriptlets must do the DKMS and systemd steps each in its place.
+	lint_rpms() {
+		local arch rc=0 p tag want got
+		arch=$(rpm --eval '%{_arch}')
+		rpmlint -r "$top_srcdir/packaging/rpm/dmadirty.rpmlintrc" \
+			"$top_srcdir/packaging/rpm/dmadirty.spec" "$pkgdir"/*.rpm || rc=1
+		while read -r p tag want; do
+			got=$(rpm -qp --qf "%{$tag}" "$pkgdir/$p-$version-1.$( [[ $p == dmadirty-dkms ]] &&
+				echo noarch || echo "$arch").rpm")
+			grep -qF -- "$want" <<<"$got" || { echo "$p %$tag lacks: $want"; rc=1; }
+		done <<-EOF
+		dmadirty-agent POSTIN systemctl daemon-reload
+		dmadirty-agent POSTIN udevadm control --reload
+		dmadirty-agent PREUN systemctl --no-reload disable --now dmadirty-agent.service
+		dmadirty-agent POSTUN systemctl try-restart dmadirty-agent.service
+		dmadirty-dkms POSTIN dkms add -m dmadirty -v $version
+		dmadirty-dkms POSTIN dkms install -m dmadirty -v $version
+		dmadirty-dkms PREUN dkms remove -m dmadirty -v $version -q --all
+		EOF
+		return $rc
+	}
+	check "rpmlint passes the spec and RPMs, and their scriptlets do the DKMS and systemd steps" \
+		lint_rpms
 else
 	not_ok "rpmbuild makes three RPMs and rpm -qlp lists their files"
+	not_ok "rpmlint passes the spec and RPMs # skipped: no RPMs"
 	tail -n 60 "$work/rpm.log" | note
 fi
 elapsed "rpms built"
 ((${#debs[@]} == 3)) || skip_rest "expected three .debs, got ${#debs[@]}"
 
-# ------------------------------------------------------ 6-8: bake the image
+# ------------------------------------------------------ 7-9: bake the image
 # The cached root has the kernel, DKMS's toolchain and the libraries the
 # packages need, so that a plain dpkg -i works offline.  Should the packages
 # come to depend on something else, a root with that added is made (and
@@ -223,7 +250,7 @@ else
 fi
 elapsed "image made"
 
-# -------------------------------------------------------------- 9-17: boot
+# ------------------------------------------------------------- 10-18: boot
 vmlinuz=$root/boot/vmlinuz-$kver
 initrd=$root/boot/initrd.img-$kver
 "$qemu" -accel tcg -machine q35 -m 1024 -smp 2 -display none -no-reboot -nodefaults \
