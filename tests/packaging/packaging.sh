@@ -1,9 +1,10 @@
 #!/bin/bash
 # The packaging test: build the Debian packages in a Debian 12 and a Debian
 # 13 root (so each depends on its release's libraries) and the RPMs, bake
-# the Debian 12 .debs into a fresh Debian 12 root the way an image is baked (chroot, dpkg -i, no
-# services, DKMS builds for the root's own kernel), boot that root under
-# qemu -accel tcg and check from the host that
+# the Debian 12 .debs into a fresh Debian 12 root with the README's "Baking
+# into an image" commands (chroot, dpkg -i, nothing starts, DKMS builds for
+# the root's own kernel), boot that root under qemu -accel tcg and check
+# from the host that
 #   - the module was loaded at boot (modules-load.d),
 #   - the agent did not run until its virtio-serial port appeared, and udev
 #     started it when the port was hot-added,
@@ -196,26 +197,33 @@ elapsed "root ready"
 kver=$(ls "$root/lib/modules" | sort -V | tail -n 1)
 echo "# image kernel $kver, build machine kernel $(uname -r)"
 
-# What an operator baking an image runs: no services start in the chroot
-# (policy-rc.d), only /proc is mounted, in a private mount namespace that
-# goes away with the command.
+# What an operator baking an image runs is the README's "Baking into an
+# image" block, run as written there with the image's root for /mnt/img and
+# this build's version, in a private mount namespace.  in_root runs the
+# test's own look-ups the same way.
 in_root() {
 	unshare --mount --propagation private --fork sh -c \
 		'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' sh "$root" "$root" "$@"
 }
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-chmod 755 "$root/usr/sbin/policy-rc.d"
-mkdir -p "$root/tmp/debs"
-cp "${debs[@]}" "$root/tmp/debs/"
-if in_root dpkg -i /tmp/debs/dmadirty-agent_"$version"_amd64.deb \
-	/tmp/debs/dmadirty-dkms_"$version"_all.deb /tmp/debs/dmadirtyctl_"$version"_amd64.deb \
-	>"$work/dpkg-i.log" 2>&1; then
-	ok "dpkg -i of the three .debs in the chroot"
+readme_bake() {	# the first sh block after "Baking into an image"
+	awk '/^Baking into an image/ { f = 1 } f && /^```sh$/ { b = 1; next }
+		b && /^```$/ { exit } b' "$top_srcdir/README.md" |
+		sed -e "s|/mnt/img|$root|g" -e "s|0\.1\.0|$version|g"
+}
+bake_as_readme() {
+	local cmds
+	cmds=$(readme_bake)
+	grep -q 'dpkg -i' <<<"$cmds" || { echo "README.md: no baking commands found"; return 1; }
+	echo "$cmds"
+	(cd "$pkgdir" && unshare --mount --propagation private --fork bash -ex -c "$cmds") 2>&1
+}
+if bake_as_readme >"$work/dpkg-i.log" 2>&1; then
+	ok "the README's baking commands install dmadirty-dkms and dmadirty-agent in the root"
 else
-	not_ok "dpkg -i of the three .debs in the chroot"; tail -n 80 "$work/dpkg-i.log" | note
+	not_ok "the README's baking commands install dmadirty-dkms and dmadirty-agent in the root"
+	tail -n 80 "$work/dpkg-i.log" | note
 fi
 note <"$work/dpkg-i.log"
-rm -rf "$root/tmp/debs" "$root/usr/sbin/policy-rc.d"
 
 dkms_built() {
 	in_root dkms status -m dmadirty -k "$kver" | tee /dev/stderr | grep -q ": installed" &&
@@ -327,11 +335,11 @@ journalctl -b -u dmadirty-agent.service --no-pager -o cat >/tmp/agent.journal &&
 ! grep -E "^dmadirty-agent: (warning|critical|error):" /tmp/agent.journal'
 
 # The packages' files, as dpkg and DKMS know them, before removal.
-g 60 'dpkg -L dmadirty-agent dmadirty-dkms dmadirtyctl; find / -xdev -name "*dmadirty*"' |
+g 60 'dpkg -L dmadirty-agent dmadirty-dkms; find / -xdev -name "*dmadirty*"' |
 	sort -u >"$work/pkg-files"
 purged() {
 	g 300 'systemctl stop dmadirty-agent.service && ! systemctl is-active dmadirty-agent.service &&
-dpkg --purge dmadirty-agent dmadirty-dkms dmadirtyctl' >"$work/purge.log" 2>&1 ||
+dpkg --purge dmadirty-agent dmadirty-dkms' >"$work/purge.log" 2>&1 ||
 		{ cat "$work/purge.log"; return 1; }
 	# Everything that was a file of the packages or named after them is gone
 	# (directories other packages share, such as /usr/src, stay).
