@@ -11,6 +11,9 @@
 #   - `dmadirtyctl enable` gets its reply with the ack, and the sysctl is on
 #     (so the unit's sandbox lets the agent write it),
 #   - `systemctl stop` and `dpkg --purge` leave no file of the packages behind;
+# then bake a copy of the root whose kernel headers are removed and check
+# that the install says the module was not built, the agent starts at boot
+# anyway, and `status` and `enable` tell the host the module is missing;
 # and check the RPMs' file lists with rpm -qlp and the spec, the RPMs and
 # their scriptlets with rpmlint.
 #
@@ -26,7 +29,7 @@ cache=${DD_CACHE:-/var/cache/dmadirty}
 qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
 guestsh=$here/guestsh.py
 
-ntests=18
+ntests=21
 echo "1..$ntests"
 
 if ((EUID != 0)); then
@@ -234,7 +237,8 @@ elapsed "packages installed"
 
 # The test's own harness (not part of any package): a root shell on the
 # second serial port, which the host drives through guestsh.py.
-cat >"$root/etc/systemd/system/dd-test-shell.service" <<'EOF'
+add_harness() {
+	cat >"$root/etc/systemd/system/dd-test-shell.service" <<'EOF'
 [Unit]
 Description=packaging test shell on ttyS1
 DefaultDependencies=no
@@ -244,9 +248,11 @@ After=local-fs.target
 ExecStart=/bin/sh -c 'exec </dev/ttyS1 >/dev/ttyS1 2>&1; stty raw -echo; exec env PS1= PS2= /bin/sh'
 Restart=always
 EOF
-mkdir -p "$root/etc/systemd/system/sysinit.target.wants"
-ln -s ../dd-test-shell.service "$root/etc/systemd/system/sysinit.target.wants/"
-: >"$root/etc/machine-id"
+	mkdir -p "$root/etc/systemd/system/sysinit.target.wants"
+	ln -s ../dd-test-shell.service "$root/etc/systemd/system/sysinit.target.wants/"
+	: >"$root/etc/machine-id"
+}
+add_harness
 
 # An ext4 image made straight from the directory: no loop mounts.
 img=$work/root.img
@@ -274,7 +280,8 @@ initrd=$root/boot/initrd.img-$kver
 	-nic none >"$work/qemu.log" 2>&1 &
 qemu_pid=$!
 
-g() { python3 "$guestsh" "$work/shell.sock" "$@"; }
+shell_sock=$work/shell.sock
+g() { python3 "$guestsh" "$shell_sock" "$@"; }
 hmp() { python3 - "$work/monitor.sock" "$1" <<'EOF'
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
@@ -362,6 +369,70 @@ else
 	wait "$qemu_pid"; qemu_pid=
 	ok "the guest powers off"
 fi
+elapsed "first guest done"
+
+# ------------------------------------------- 19-21: no headers in the image
+# An image without its kernel's headers: DKMS cannot build the module, the
+# install says so and still succeeds, and the agent starts anyway and tells
+# the host that the module is missing.
+nh_install() {
+	rm -rf "$root" && mkdir "$root" && tar -C "$root" --numeric-owner -xf "$tarball" || return 1
+	in_root sh -c 'dpkg --purge $(dpkg-query -W -f "\${db:Status-Abbrev} \${Package}\n" \
+		"linux-headers-*" "linux-kbuild-*" | awk "/^ii/ { print \$2 }")' || return 1
+	[ ! -e "$root/lib/modules/$kver/build" ] || { echo "headers still in the image"; return 1; }
+	cp "$pkgdir/dmadirty-dkms_${version}_all.deb" "$pkgdir/dmadirty-agent_${version}_amd64.deb" "$root/tmp/"
+	in_root dpkg -i /tmp/dmadirty-dkms_"$version"_all.deb /tmp/dmadirty-agent_"$version"_amd64.deb \
+		>"$work/nh-dpkg.log" 2>&1 || { cat "$work/nh-dpkg.log"; return 1; }
+	rm -f "$root"/tmp/dmadirty-*.deb
+	cat "$work/nh-dpkg.log"
+	! ls "$root/lib/modules/$kver/updates/dkms/dmadirty.ko"* 2>/dev/null &&
+		grep -iE "headers.*(not|cannot|n't).*(found|installed)|skipped" "$work/nh-dpkg.log"
+}
+check "without kernel headers, dpkg -i succeeds and says the module was not built" nh_install
+add_harness
+img=$work/root-noheaders.img
+size_mb=$(($(du -sm "$root" | cut -f1) * 13 / 10 + 256))
+mke2fs -q -t ext4 -L ddroot -d "$root" "$img" "${size_mb}M" >"$work/mke2fs.log" 2>&1 ||
+	note <"$work/mke2fs.log"
+# This time the port is there from the start: udev starts the agent at boot.
+if [[ -n $qemu_pid ]]; then kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null; qemu_pid=; fi
+shell_sock=$work/shell2.sock
+"$qemu" -accel tcg -machine q35 -m 1024 -smp 2 -display none -no-reboot -nodefaults \
+	-kernel "$vmlinuz" -initrd "$initrd" \
+	-append "root=/dev/vda rw console=ttyS0 panic=-1 quiet systemd.show_status=1" \
+	-drive file="$img",format=raw,if=virtio,cache=unsafe \
+	-serial file:"$work/console2.log" \
+	-chardev socket,id=shell,path="$shell_sock",server=on,wait=off \
+	-serial chardev:shell \
+	-device virtio-serial-pci,id=vser0 \
+	-chardev socket,id=agent,path="$work/agent2.sock",server=on,wait=off \
+	-device virtserialport,bus=vser0.0,chardev=agent,name=org.dmadirty.agent.0 \
+	-nic none >"$work/qemu2.log" 2>&1 &
+qemu_pid=$!
+for _ in $(seq 120); do [[ -S $shell_sock ]] && break; sleep 0.5; done
+nh_agent() {
+	GUESTSH_RESEND=5 g 600 'true' || return 1
+	g 600 'systemctl is-system-running --wait
+for i in $(seq 60); do systemctl is-active --quiet dmadirty-agent.service && break; sleep 1; done
+systemctl is-active dmadirty-agent.service && ! grep -w "^dmadirty" /proc/modules && uname -r'
+}
+check "without the module the image boots, udev starts the agent, and no dmadirty.ko is loaded" nh_agent
+nh_reports() {
+	local st en
+	st=$("$top_builddir/proto/dmadirtyctl" --socket "$work/agent2.sock" --json --timeout 30 status) ||
+		{ echo "status failed: $st"; return 1; }
+	echo "status: $st"
+	en=$("$top_builddir/proto/dmadirtyctl" --socket "$work/agent2.sock" --json --timeout 30 enable) &&
+		{ echo "enable succeeded without the module: $en"; return 1; }
+	echo "enable: $en"
+	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); r = r.get("return", r); \
+sys.exit(0 if r["source"] == "none" and r["enabled"] is False else 1)' "$st" &&
+		grep -q "module is not loaded" <<<"$en"
+}
+check "status reports no module (source none) and enable fails naming the module" nh_reports
+g 30 'sync; systemctl poweroff' >/dev/null 2>&1
+for _ in $(seq 120); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.5; done
+if ! kill -0 "$qemu_pid" 2>/dev/null; then wait "$qemu_pid"; qemu_pid=; fi
 elapsed "done"
 
 exit $((failed > 0))
