@@ -3,7 +3,9 @@
 # 13 root (so each depends on its release's libraries) and the RPMs, bake
 # the Debian 12 .debs into a fresh Debian 12 root with the README's "Baking
 # into an image" commands (chroot, dpkg -i, nothing starts, DKMS builds for
-# the root's own kernel), boot that root under qemu -accel tcg and check
+# the root's own kernel), install bookworm-backports' kernel after that
+# (DKMS builds for it too), boot that root under qemu -accel tcg, first into
+# the later kernel (the module is loaded), then into its own, and check
 # from the host that
 #   - the module was loaded at boot (modules-load.d),
 #   - the agent did not run until its virtio-serial port appeared, and udev
@@ -29,7 +31,7 @@ cache=${DD_CACHE:-/var/cache/dmadirty}
 qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
 guestsh=$here/guestsh.py
 
-ntests=21
+ntests=23
 echo "1..$ntests"
 
 if ((EUID != 0)); then
@@ -51,13 +53,14 @@ check() {	# check DESCRIPTION COMMAND...: one TAP line for a command
 
 work=$(mktemp -d /var/tmp/dd-packaging.XXXXXX)
 qemu_pid=
+console=
 cleanup() {
 	if [[ -n $qemu_pid ]] && kill -0 "$qemu_pid" 2>/dev/null; then
 		kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null
 	fi
-	if ((failed)) && [[ -s $work/console.log ]]; then
+	if ((failed)) && [[ -s $console ]]; then
 		echo "# ---- guest console (last 150 lines)"
-		tail -n 150 "$work/console.log" | note
+		tail -n 150 "$console" | note
 	fi
 	if [[ ${DD_KEEP:-} == 1 ]]; then echo "# kept $work"; else rm -rf "$work"; fi
 }
@@ -166,7 +169,7 @@ fi
 elapsed "rpms built"
 ((${#debs[@]} == 3)) || skip_rest "expected three .debs, got ${#debs[@]}"
 
-# ------------------------------------------------------ 7-9: bake the image
+# ----------------------------------------------------- 7-11: bake the image
 # The cached root has the kernel, DKMS's toolchain and the libraries the
 # packages need, so that a plain dpkg -i works offline.  Should the packages
 # come to depend on something else, a root with that added is made (and
@@ -235,6 +238,38 @@ dkms_built() {
 check "DKMS built and installed the module for the image's kernel $kver" dkms_built
 elapsed "packages installed"
 
+# A kernel installed later: bookworm-backports' kernel and headers, fetched
+# once into the cache (by apt in the root, with the backports suite added
+# only for that) and installed offline by dpkg -i.  DKMS's kernel hooks must
+# build the module for it.
+later=$cache/later-kernel-bookworm-backports
+fetch_later() {
+	local mirror=${DD_DEBIAN_MIRROR:-http://deb.debian.org/debian} rc=0
+	rm -rf "$later.tmp" && mkdir -p "$later.tmp" || return 1
+	echo "deb $mirror bookworm-backports main" >"$root/etc/apt/sources.list.d/dd-later.list"
+	in_root sh -c 'apt-get update -q && apt-get install -q -y --no-install-recommends --download-only -t bookworm-backports \
+		linux-image-amd64 linux-headers-amd64' || rc=1
+	mv "$root"/var/cache/apt/archives/*.deb "$later.tmp/" 2>/dev/null
+	rm -f "$root/etc/apt/sources.list.d/dd-later.list" "$root"/var/lib/apt/lists/*_Packages
+	((rc == 0)) && ls "$later.tmp"/linux-image-*.deb && mv "$later.tmp" "$later"
+}
+later_kernel() {
+	if ! ls "$later"/linux-image-*.deb >/dev/null 2>&1; then fetch_later || return 1; fi
+	mkdir -p "$root/tmp/later" && cp "$later"/*.deb "$root/tmp/later/" || return 1
+	in_root sh -c 'dpkg -i /tmp/later/*.deb' >"$work/later.log" 2>&1 || { tail -n 60 "$work/later.log"; return 1; }
+	rm -rf "$root/tmp/later"
+	newk=$(ls "$root/lib/modules" | sort -V | tail -n 1)
+	echo "later kernel $newk"
+	grep -E "^(Building|Installing|Setting up linux-image)" "$work/later.log"
+	[[ $newk != "$kver" ]] &&
+		in_root dkms status -m dmadirty -k "$newk" | grep ": installed" &&
+		ls "$root/lib/modules/$newk/updates/dkms/" | grep -E '^dmadirty\.ko' &&
+		[[ -f $root/boot/initrd.img-$newk ]]
+}
+newk=
+check "a kernel installed later (bookworm-backports) gets the module from DKMS" later_kernel
+elapsed "later kernel installed"
+
 # The test's own harness (not part of any package): a root shell on the
 # second serial port, which the host drives through guestsh.py.
 add_harness() {
@@ -264,25 +299,38 @@ else
 fi
 elapsed "image made"
 
-# ------------------------------------------------------------- 10-18: boot
-vmlinuz=$root/boot/vmlinuz-$kver
-initrd=$root/boot/initrd.img-$kver
-"$qemu" -accel tcg -machine q35 -m 1024 -smp 2 -display none -no-reboot -nodefaults \
-	-kernel "$vmlinuz" -initrd "$initrd" \
-	-append "root=/dev/vda rw console=ttyS0 panic=-1 quiet systemd.show_status=1" \
-	-drive file="$img",format=raw,if=virtio,cache=unsafe \
-	-serial file:"$work/console.log" \
-	-chardev socket,id=shell,path="$work/shell.sock",server=on,wait=off \
-	-serial chardev:shell \
-	-device virtio-serial-pci,id=vser0 \
-	-chardev socket,id=agent,path="$work/agent.sock",server=on,wait=off \
-	-monitor unix:"$work/monitor.sock",server=on,wait=off \
-	-nic none >"$work/qemu.log" 2>&1 &
-qemu_pid=$!
-
-shell_sock=$work/shell.sock
+# ------------------------------------------------------------- 12-20: boot
+# start_guest TAG KERNEL-VERSION IMAGE [QEMU OPTION...]: boot the image with
+# a kernel from the root's /boot, the harness shell on ttyS1 and an empty
+# virtio-serial bus; wait for the shell's socket.
+start_guest() {
+	local tag=$1 k=$2 image=$3
+	shift 3
+	if [[ -n $qemu_pid ]]; then kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null; qemu_pid=; fi
+	shell_sock=$work/shell-$tag.sock agent_sock=$work/agent-$tag.sock
+	monitor_sock=$work/monitor-$tag.sock console=$work/console-$tag.log
+	"$qemu" -accel tcg -machine q35 -m 1024 -smp 2 -display none -no-reboot -nodefaults \
+		-kernel "$root/boot/vmlinuz-$k" -initrd "$root/boot/initrd.img-$k" \
+		-append "root=/dev/vda rw console=ttyS0 panic=-1 quiet systemd.show_status=1" \
+		-drive file="$image",format=raw,if=virtio,cache=unsafe \
+		-serial file:"$console" \
+		-chardev socket,id=shell,path="$shell_sock",server=on,wait=off \
+		-serial chardev:shell \
+		-device virtio-serial-pci,id=vser0 \
+		-chardev socket,id=agent,path="$agent_sock",server=on,wait=off \
+		-monitor unix:"$monitor_sock",server=on,wait=off \
+		"$@" -nic none >"$work/qemu-$tag.log" 2>&1 &
+	qemu_pid=$!
+	for _ in $(seq 120); do [[ -S $shell_sock ]] && break; sleep 0.5; done
+}
+poweroff_guest() {	# true once the guest has powered off (60 s at most)
+	g 30 'sync; systemctl poweroff' >/dev/null 2>&1
+	for _ in $(seq 120); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.5; done
+	kill -0 "$qemu_pid" 2>/dev/null && return 1
+	wait "$qemu_pid"; qemu_pid=
+}
 g() { python3 "$guestsh" "$shell_sock" "$@"; }
-hmp() { python3 - "$work/monitor.sock" "$1" <<'EOF'
+hmp() { python3 - "$monitor_sock" "$1" <<'EOF'
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
 buf = b""
@@ -293,8 +341,22 @@ print(buf.decode(errors="replace"))
 EOF
 }
 
+# First the later kernel, the newest in the image: it boots with the module.
+later_boot() {
+	[[ -n $newk ]] || { echo "no later kernel"; return 1; }
+	start_guest later "$newk" "$img"
+	GUESTSH_RESEND=5 g 600 'true' >/dev/null &&
+		g 600 'systemctl is-system-running --wait; uname -r; grep -w "^dmadirty" /proc/modules' >"$work/later-boot.log" 2>&1
+	cat "$work/later-boot.log"
+	grep -qx "$newk" "$work/later-boot.log" && grep -q '^dmadirty ' "$work/later-boot.log" &&
+		poweroff_guest
+}
+check "the image boots the later kernel with dmadirty.ko loaded, and powers off" later_boot
+elapsed "later kernel booted"
+
+# Then the image's own kernel, where the agent is checked in full.
+start_guest own "$kver" "$img"
 # The shell starts early in boot; wait for it, then for boot to finish.
-for _ in $(seq 120); do [[ -S $work/shell.sock ]] && break; sleep 0.5; done
 if GUESTSH_RESEND=5 g 600 'true' >/dev/null 2>"$work/step.log" &&
 	g 600 'systemctl is-system-running --wait; systemctl --failed --no-legend' >"$work/boot.log" 2>&1; then
 	ok "the image boots its own kernel under TCG ($(head -n 1 "$work/boot.log"))"
@@ -325,7 +387,7 @@ check "hot-adding the port makes udev/systemd start dmadirty-agent" agent_starte
 
 enable_acked() {
 	local out
-	out=$("$top_builddir/proto/dmadirtyctl" --socket "$work/agent.sock" --json --timeout 30 enable) || {
+	out=$("$top_builddir/proto/dmadirtyctl" --socket "$agent_sock" --json --timeout 30 enable) || {
 		echo "$out"; return 1; }
 	echo "$out"
 	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); r = r.get("return", r); \
@@ -361,17 +423,10 @@ true" >"$work/left" || return 1
 }
 check "systemctl stop + dpkg --purge leave no files behind" purged
 
-g 30 'sync; systemctl poweroff' >/dev/null 2>&1
-for _ in $(seq 120); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.5; done
-if kill -0 "$qemu_pid" 2>/dev/null; then
-	not_ok "the guest powers off"
-else
-	wait "$qemu_pid"; qemu_pid=
-	ok "the guest powers off"
-fi
+if poweroff_guest; then ok "the guest powers off"; else not_ok "the guest powers off"; fi
 elapsed "first guest done"
 
-# ------------------------------------------- 19-21: no headers in the image
+# ------------------------------------------- 21-23: no headers in the image
 # An image without its kernel's headers: DKMS cannot build the module, the
 # install says so and still succeeds, and the agent starts anyway and tells
 # the host that the module is missing.
@@ -395,21 +450,8 @@ size_mb=$(($(du -sm "$root" | cut -f1) * 13 / 10 + 256))
 mke2fs -q -t ext4 -L ddroot -d "$root" "$img" "${size_mb}M" >"$work/mke2fs.log" 2>&1 ||
 	note <"$work/mke2fs.log"
 # This time the port is there from the start: udev starts the agent at boot.
-if [[ -n $qemu_pid ]]; then kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null; qemu_pid=; fi
-shell_sock=$work/shell2.sock
-"$qemu" -accel tcg -machine q35 -m 1024 -smp 2 -display none -no-reboot -nodefaults \
-	-kernel "$vmlinuz" -initrd "$initrd" \
-	-append "root=/dev/vda rw console=ttyS0 panic=-1 quiet systemd.show_status=1" \
-	-drive file="$img",format=raw,if=virtio,cache=unsafe \
-	-serial file:"$work/console2.log" \
-	-chardev socket,id=shell,path="$shell_sock",server=on,wait=off \
-	-serial chardev:shell \
-	-device virtio-serial-pci,id=vser0 \
-	-chardev socket,id=agent,path="$work/agent2.sock",server=on,wait=off \
-	-device virtserialport,bus=vser0.0,chardev=agent,name=org.dmadirty.agent.0 \
-	-nic none >"$work/qemu2.log" 2>&1 &
-qemu_pid=$!
-for _ in $(seq 120); do [[ -S $shell_sock ]] && break; sleep 0.5; done
+start_guest noheaders "$kver" "$img" \
+	-device virtserialport,bus=vser0.0,chardev=agent,name=org.dmadirty.agent.0
 nh_agent() {
 	GUESTSH_RESEND=5 g 600 'true' || return 1
 	g 600 'systemctl is-system-running --wait
@@ -419,10 +461,10 @@ systemctl is-active dmadirty-agent.service && ! grep -w "^dmadirty" /proc/module
 check "without the module the image boots, udev starts the agent, and no dmadirty.ko is loaded" nh_agent
 nh_reports() {
 	local st en
-	st=$("$top_builddir/proto/dmadirtyctl" --socket "$work/agent2.sock" --json --timeout 30 status) ||
+	st=$("$top_builddir/proto/dmadirtyctl" --socket "$agent_sock" --json --timeout 30 status) ||
 		{ echo "status failed: $st"; return 1; }
 	echo "status: $st"
-	en=$("$top_builddir/proto/dmadirtyctl" --socket "$work/agent2.sock" --json --timeout 30 enable) &&
+	en=$("$top_builddir/proto/dmadirtyctl" --socket "$agent_sock" --json --timeout 30 enable) &&
 		{ echo "enable succeeded without the module: $en"; return 1; }
 	echo "enable: $en"
 	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); r = r.get("return", r); \
@@ -430,9 +472,7 @@ sys.exit(0 if r["source"] == "none" and r["enabled"] is False else 1)' "$st" &&
 		grep -q "module is not loaded" <<<"$en"
 }
 check "status reports no module (source none) and enable fails naming the module" nh_reports
-g 30 'sync; systemctl poweroff' >/dev/null 2>&1
-for _ in $(seq 120); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.5; done
-if ! kill -0 "$qemu_pid" 2>/dev/null; then wait "$qemu_pid"; qemu_pid=; fi
+poweroff_guest
 elapsed "done"
 
 exit $((failed > 0))
