@@ -60,16 +60,30 @@ PACKAGING_FILES = \
 	packaging/debian/dmadirty-dkms.install \
 	packaging/debian/dmadirtyctl.install \
 	packaging/rpm/dmadirty.spec \
+	packaging/rpm/dmadirty.rpmlintrc \
 	packaging/dkms.conf
 EXTRA_DIST += $(PACKAGING_FILES)
 
+#
+# With DEB_RELEASE=bookworm or DEB_RELEASE=trixie (as root), the build runs
+# in a debootstrap'ed root of that release, cached in $(DD_CACHE)/pkgroots,
+# so that the packages depend on that release's libraries.  Without it, it
+# runs on the build machine.
 DEB_BUILD_OPTIONS ?= nocheck
+DEB_RELEASE ?=
+DD_CACHE ?= /var/cache/dmadirty
 deb: dist-gzip
 	rm -rf '$(pkgdir)/deb-src' && $(MKDIR_P) '$(pkgdir)/deb-src'
 	tar -C '$(pkgdir)/deb-src' -xzf $(distdir).tar.gz
 	cp -R $(srcdir)/packaging/debian '$(pkgdir)/deb-src/$(distdir)/debian'
-	cd '$(pkgdir)/deb-src/$(distdir)' && \
-		DEB_BUILD_OPTIONS='$(DEB_BUILD_OPTIONS)' dpkg-buildpackage -us -uc -b -j2
+	if test -n '$(DEB_RELEASE)'; then \
+		DEB_BUILD_OPTIONS='$(DEB_BUILD_OPTIONS)' \
+		$(srcdir)/tests/packaging/build-in-root.sh '$(DEB_RELEASE)' \
+			'$(DD_CACHE)/pkgroots' '$(pkgdir)/deb-src/$(distdir)' -us -uc -b -j2; \
+	else \
+		cd '$(pkgdir)/deb-src/$(distdir)' && \
+		DEB_BUILD_OPTIONS='$(DEB_BUILD_OPTIONS)' dpkg-buildpackage -us -uc -b -j2; \
+	fi
 	mv '$(pkgdir)'/deb-src/*.deb '$(pkgdir)'/deb-src/*.changes '$(pkgdir)'/deb-src/*.buildinfo '$(pkgdir)/'
 	rm -rf '$(pkgdir)/deb-src'
 
