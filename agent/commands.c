@@ -180,5 +180,6 @@ cmd_guest_dma_dirty_status(DdAgent *agent, json_object *args, DdRequest *req)
 	json_object_object_add(ret, "counters", counters);
 	add_coverage(ret, agent->kernel, "hooks");
 	add_coverage(ret, agent->kernel, "missing");
+	add_coverage(ret, agent->kernel, "uncovered");
 	dd_request_return(req, ret);
 }

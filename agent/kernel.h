@@ -61,7 +61,8 @@ gboolean dd_kernel_set(DdKernel *kernel, gboolean on, GError **error);
  * dd_kernel_coverage:
  * The module's word on its DMA coverage, from the sysfs directory of the
  * control device (/sys/dev/char/MAJOR:MINOR): @which is "hooks" (the DMA
- * API functions hooked) or "missing" (those it cannot cover).  The names,
+ * API functions hooked), "missing" (those it cannot cover) or "uncovered"
+ * (what no hook can see on any kernel).  The names,
  * NULL-terminated, to be freed with g_strfreev(); NULL when the device
  * node or the attribute does not exist (no module, or no such module).
  */

@@ -110,6 +110,20 @@ static ssize_t missing_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(missing);
 
+/*
+ * What no hook can see on any kernel (kmod/README.md): a mapping that is
+ * never synced or unmapped while dirtying is on (receive pages a page_pool
+ * keeps mapped among them), coherent memory while it is allocated, and DMA
+ * set up by user space.  The device must be quiesced or unplugged before
+ * stop-and-copy for these.
+ */
+static ssize_t uncovered_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
+{
+	return sysfs_emit(buf, "mapped-never-synced coherent-while-allocated user-space-dma\n");
+}
+static DEVICE_ATTR_RO(uncovered);
+
 #define DMADIRTY_COUNTER_ATTR(name, idx)				\
 static ssize_t name##_show(struct device *dev,				\
 			   struct device_attribute *attr, char *buf)	\
@@ -140,6 +154,7 @@ static struct attribute *dmadirty_attrs[] = {
 	&dev_attr_enabled.attr,
 	&dev_attr_hooks.attr,
 	&dev_attr_missing.attr,
+	&dev_attr_uncovered.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(dmadirty);
