@@ -62,8 +62,8 @@ check _build
 
 step "results over the kernel matrix"
 # The module's pages marked per kernel and boot, and the A/B migrations.
-sed -n '/^# kernel, boot/,/^[^#]/{/^#/p}' _build/tests/vm/kmod.sh.log
-sed -n '/^# configuration /,/^# total/p' _build/tests/e2e/e2e.sh.log
+sed -n '/^# kernel, boot/,/^[^#]/{/^#/p}' _build/tests/vm/kmod.log
+sed -n '/^# configuration /,/^# total/p' _build/tests/e2e/e2e.log
 
 step "ASan+UBSan build + make check"
 build _build-asan --enable-asan --enable-ubsan --disable-vm-tests CFLAGS="-O1 -g"
