@@ -26,7 +26,7 @@ struct dmadirty_counters {
 
 DECLARE_PER_CPU(struct dmadirty_counters, dmadirty_counters);
 
-/* Callers run with preemption disabled (kprobe handlers) or don't care. */
+/* this_cpu_add() is one instruction on x86: safe in any context, preemptible too. */
 static inline void dmadirty_count(enum dmadirty_counter idx, u64 n)
 {
 	this_cpu_add(dmadirty_counters.c[idx], n);

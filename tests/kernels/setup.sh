@@ -10,7 +10,7 @@
 # tests/deps/kmod.txt), else a chroot of the kernel's own release under
 # $DD_CACHE/roots/, made by debootstrap, that holds the kernel's headers
 # and the toolchain that built it: modules for it are built in there
-# (tests/kernels/build.sh).  The guest image and modules of a chroot
+# (vm_kbuild in tests/lib/vm.sh).  The guest image and modules of a chroot
 # kernel are unpacked from its package (dpkg-deb -x) into
 # $DD_CACHE/kernels/KVER/ (boot/ and lib/modules/); nothing of another
 # release is installed on the host.
