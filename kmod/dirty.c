@@ -512,22 +512,34 @@ bool dmadirty_enabled(void)
 	return dmadirty_dirty_on();
 }
 
+/* The kernel skips syncs and this module will not clear the flag. */
+static bool dmadirty_skip_sync_missing(void)
+{
+	return DMADIRTY_KERNEL_SKIPS_SYNC && !dmadirty_use_skip_sync();
+}
+
+/*
+ * The kernel has this entry point and nothing covers it: not hooked, not
+ * done by a hooked callee.  A keep-sync hook is needed only while the
+ * module clears dma_skip_sync.
+ */
+static bool dmadirty_hook_missing(const struct dmadirty_hook *h)
+{
+	return h->present && !h->hooked && !h->nested &&
+	       (!h->keep_sync || dmadirty_use_skip_sync());
+}
+
 bool dmadirty_coverage_complete(void)
 {
 	int i;
 
 	if (dmadirty_kernel_mode)
 		return true;
-	if (DMADIRTY_KERNEL_SKIPS_SYNC && !dmadirty_use_skip_sync())
+	if (dmadirty_skip_sync_missing())
 		return false;
-	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
-		const struct dmadirty_hook *h = &dmadirty_hooks[i];
-
-		if (h->present && !h->hooked && !h->nested && !h->keep_sync)
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
+		if (dmadirty_hook_missing(&dmadirty_hooks[i]))
 			return false;
-		if (h->present && h->keep_sync && !h->hooked && dmadirty_use_skip_sync())
-			return false;
-	}
 	return true;
 }
 
@@ -537,14 +549,12 @@ ssize_t dmadirty_hooks_show(char *buf, bool missing)
 	ssize_t n = 0;
 	int i;
 
-	if (missing && DMADIRTY_KERNEL_SKIPS_SYNC && !dmadirty_use_skip_sync())
+	if (missing && dmadirty_skip_sync_missing())
 		n += sysfs_emit_at(buf, n, "dma_skip_sync ");
 	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
 		const struct dmadirty_hook *h = &dmadirty_hooks[i];
-		bool miss = h->present && !h->hooked && !h->nested &&
-			    (!h->keep_sync || dmadirty_use_skip_sync());
 
-		if (missing && miss)
+		if (missing && dmadirty_hook_missing(h))
 			n += sysfs_emit_at(buf, n, "%s ", h->name);
 		else if (!missing && h->hooked)
 			n += sysfs_emit_at(buf, n, "%s ", h->name);
@@ -560,7 +570,7 @@ ssize_t dmadirty_hooks_show(char *buf, bool missing)
 
 u32 dmadirty_guest_features(void)
 {
-	if (!dmadirty_kernel_mode && !dmadirty_coverage_complete())
+	if (!dmadirty_coverage_complete())
 		return 0;
 	return DMADIRTY_GUEST_FEAT_UNMAP_SYNC | DMADIRTY_GUEST_FEAT_IOMMU |
 	       DMADIRTY_GUEST_FEAT_COHERENT;
