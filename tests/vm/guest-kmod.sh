@@ -319,8 +319,7 @@ bridge_checks() {
 	: >/tmp/wait.out
 	/bin/dmadirty-vmtest wait-host 5000 >/tmp/wait.out 2>&1 &
 	pid=$!
-	n=0
-	while ! grep -q waiting /tmp/wait.out && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	wait_for 50 'grep -q waiting /tmp/wait.out'
 	echo 1 >$B/host_state
 	wait $pid
 	rc=$?
