@@ -46,13 +46,21 @@ ret = r.get("return", {})
 report(ret.get("ack") == "bridge" and ret.get("enabled") is False and ret.get("generation") == 4,
        "disable: ack bridge, generation 4: %r" % r)
 
+
+
+def restarted(marker, what):
+    """Wait until the guest says on its console that it restarted the agent
+    (what: how), then resync with it; a failure ends the run."""
+    if wait_console(console, r"^(%s)" % marker) is None:
+        report(False, "the guest restarted the agent %s" % what)
+        sys.exit(1)
+    if not resync(s):
+        report(False, "the agent restarted %s never answered" % what)
+        sys.exit(1)
+
+
 # The guest restarts the agent with /dev/dmadirty held by another process.
-if wait_console(console, r"^(VMBUSY ready)") is None:
-    report(False, "the guest restarted the agent with the device held")
-    sys.exit(1)
-if not resync(s):
-    report(False, "the restarted agent never answered")
-    sys.exit(1)
+restarted("VMBUSY ready", "with the device held")
 r = call(s, "guest-dma-dirty-status")
 ret = r.get("return", {})
 report(ret.get("source") == "unknown" and ret.get("device") == "busy"
@@ -63,12 +71,7 @@ call(s, "guest-dma-dirty-enable", {"tag": "busy"})
 call(s, "guest-dma-dirty-disable", {"tag": "busy-done"})
 # The guest reloads the module unable to hook one entry point: enable fails
 # and says which, and status lists it.
-if wait_console(console, r"^(VMBROKEN ready)") is None:
-    report(False, "the guest restarted the agent with a module that cannot cover")
-    sys.exit(1)
-if not resync(s):
-    report(False, "the agent with the broken module never answered")
-    sys.exit(1)
+restarted("VMBROKEN ready", "with a module that cannot cover")
 r = call(s, "guest-dma-dirty-enable", {"tag": "broken"})
 err = r.get("error", {})
 report(err.get("class") == "GenericError" and "dma_unmap_sg_attrs" in err.get("desc", ""),
