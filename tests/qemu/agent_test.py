@@ -85,18 +85,19 @@ class Agent:
         return self.reply()
 
 
-def boot(qemu, work, name, kver, initrd, bridge, *extra):
+def boot(qemu, work, name, kver, initrd, bridge, *extra, append=()):
     log = os.path.join(work, name + ".log")
     qsock = os.path.join(work, name + ".qmp")
     asock = os.path.join(work, name + ".agent")
-    proc = vm_boot(qemu, log, kver, initrd, 300, *extra,
+    proc = vm_boot(qemu, log, kver, initrd, 300,
                    "-device", bridge,
                    "-device", "virtio-serial-pci",
                    "-chardev", "socket,id=ag,path=%s,server=on,wait=off"
                    % asock,
                    "-device", "virtserialport,chardev=ag,"
                    "name=org.dmadirty.agent.0",
-                   "-qmp", "unix:%s,server=on,wait=off" % qsock)
+                   "-qmp", "unix:%s,server=on,wait=off" % qsock,
+                   *extra, append=append)
     return proc, log, qsock, asock
 
 

@@ -1,25 +1,24 @@
-# The x-dma-dirty migration capability with dmadirty.ko and dmadirty-agent
-# in the guest and no host tooling (see capability_test.py), on the first
-# guest kernel.  The module is built for it as in agent.sh.
+# The x-dma-dirty migration capability and the late unplug, with
+# dmadirty.ko, the test driver dmadirty_dmatest and dmadirty-agent in the
+# guest and no host tooling (see capability_test.py), on the first guest
+# kernel.
 . "$top_srcdir/tests/qemu/common.sh"
+. "$top_srcdir/tests/lib/vm.sh"
+. "$top_srcdir/tests/vm/build-modules.sh"
 agent=${top_builddir:?}/agent/dmadirty-agent
 [ -x "$agent" ] || { echo "Bail out! no $agent (run make first)"; exit 1; }
 # shellcheck disable=SC2086
 set -- $kvers
 kver=$1
-kdir=/lib/modules/$kver/build
-mod=$work/$kver/kmod
-mkdir -p "$mod/proto"
-cp "$top_srcdir"/kmod/*.c "$top_srcdir"/kmod/*.h "$top_srcdir"/kmod/Kbuild \
-	"$top_srcdir"/kmod/Makefile "$top_srcdir"/kmod/probe.sh "$mod/" &&
-	cp "$top_srcdir"/proto/*.h "$mod/proto/" || exit 1
-if ! make -s -C "$mod" KDIR="$kdir" -j2 >"$work/$kver/kbuild.log" 2>&1; then
-	echo "Bail out! $kver: cannot build dmadirty.ko"
-	sed 's/^/# /' "$work/$kver/kbuild.log" | tail -n 30
+if ! vm_build_kmod "$kver" "$work/mods" >"$work/kbuild.log" 2>&1; then
+	echo "Bail out! $kver: cannot build dmadirty.ko and the test modules"
+	sed 's/^/# /' "$work/kbuild.log" | tail -n 30
 	exit 1
 fi
+mkdir -p "$work/$kver"
 python3 "$top_srcdir/tests/qemu/capability_test.py" "$qemu" "$work/$kver" \
-	"$kver" "$mod/dmadirty.ko" "$agent" >"$work/$kver/tap"
+	"$kver" "$work/mods/$kver/dmadirty.ko" \
+	"$work/mods/$kver/dmadirty_dmatest.ko" "$agent" >"$work/$kver/tap"
 rc=$?
 tap_merge "$kver" "$work/$kver/tap"
 echo "1..$n"

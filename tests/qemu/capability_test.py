@@ -4,7 +4,7 @@ dmadirtyctl, no RPC on the agent channel, and no QMP but
 migrate-set-capabilities and migrate to drive the migration (queries only
 check the outcome afterwards).
 
-Usage: capability_test.py PATCHED_QEMU WORKDIR KVER KO AGENT
+Usage: capability_test.py PATCHED_QEMU WORKDIR KVER KO DMATEST_KO AGENT
 
   - cancel: a migration that the guest acknowledged, cancelled in
     pre-copy, returns the guest to dirtying off;
@@ -15,7 +15,16 @@ Usage: capability_test.py PATCHED_QEMU WORKDIR KVER KO AGENT
     with dirtying off;
   - no module: a guest without dmadirty.ko fails the migration at
     x-dma-dirty-ack-timeout, with an error naming the bridge, and the
-    source stays running with its bridge idle.
+    source stays running with its bridge idle;
+  - late unplug: a pci-testdev with x-dma-dirty-unplug=on, standing in
+    for vfio-pci, stays through pre-copy and leaves (DEVICE_DELETED) after
+    the first RAM pass and before the source stops; the guest's test
+    driver unmaps its buffer as it goes, with dirtying on; the
+    destination, started without the device, runs on;
+  - refused unplug: without capability x-dma-dirty the migration does not
+    start; with it, a guest that never releases the device (ACPI PCI
+    hotplug off) fails the migration at the timeout, and the device
+    stays with the running source.
 """
 
 import os
@@ -174,21 +183,147 @@ def without_module(tap, qemu, work, kver, initrd):
         qmp.stop(proc, q)
 
 
+TESTDEV = "pci-testdev,bus=br0,addr=3,id=td0,x-dma-dirty-unplug=on"
+
+
+def order_unplug(events):
+    """The source's statuses, passes, the testdev's removal and the stop."""
+    out = []
+    for ev in events:
+        d = ev.get("data", {})
+        if ev["event"] == "MIGRATION":
+            out.append(d["status"])
+        elif ev["event"] == "MIGRATION_PASS":
+            out.append("pass")
+        elif ev["event"] == "DMA_DIRTY_UNPLUG" and d.get("device") == "td0":
+            out.append("released" if d["released"] else "unplug")
+        elif ev["event"] == "STOP":
+            out.append("stop")
+    return out
+
+
+def released(*logs):
+    """The guest watcher's marked counts around the device's release."""
+    for log in logs:
+        for line in open(log, errors="replace"):
+            if line.startswith("DDSTEP released "):
+                f = dict(w.split("=") for w in line.split()[2:])
+                return int(f["marked-before"]), int(f["marked-after"])
+    return None
+
+
+def late_unplug(tap, qemu, work, kver, initrd):
+    proc, log, qsock, _ = boot(qemu, work, "lsrc", kver, initrd, BRIDGE,
+                               "-device", TESTDEV)
+    procs = [(proc, None)]
+    try:
+        q = qmp.Qmp(qsock)
+        procs[0] = (proc, q)
+        if not tap.ok(wait_log(log, "DDSTEP agent-up", proc, 180),
+                      "late unplug: the guest's agent is up, its driver "
+                      "holds a buffer mapped from td0"):
+            return
+        mig = os.path.join(work, "lmig.sock")
+        dproc, dlog, dqsock, _ = boot(qemu, work, "ldst", kver, initrd,
+                                      BRIDGE, "-incoming", "unix:" + mig)
+        procs.append((dproc, None))
+        dq = qmp.Qmp(dqsock)
+        procs[-1] = (dproc, dq)
+        for c in (q, dq):
+            c.cmd("migrate-set-capabilities", capabilities=CAPS)
+        q.events.clear()
+        q.cmd("migrate", uri="unix:" + mig)
+        status = wait_migration(q, 600)
+        q.drain()
+        seen = order_unplug(q.events) + [status]
+        at = {e: seen.index(e) if e in seen else -1
+              for e in ("active", "unplug", "released", "stop")}
+        passes = [i for i, e in enumerate(seen) if e == "pass"]
+        tap.ok(status == "completed" and
+               any(0 <= at["active"] < i < at["unplug"] for i in passes) and
+               at["unplug"] < at["released"] < at["stop"],
+               "late unplug: QEMU asked for td0 after pre-copy's first RAM "
+               "pass, and the guest released it before the source stopped",
+               "status %s, events %s" % (status, seen))
+        text = open(log, errors="replace").read()
+        tap.ok("dmadirty_dmatest: remove: unmapped the held buffer (4 pages)"
+               in text, "late unplug: the guest's driver unmapped its "
+               "4-page buffer as td0 left", text[-2000:])
+        ack = wait_ack(dq, 2, 120)
+        counts = released(log, dlog)
+        tap.ok(counts is not None and counts[1] - counts[0] >= 4,
+               "late unplug: dirtying was on then: dmadirty marked the "
+               "buffer's pages (marked before, after: %s)" % (counts,))
+        found = dq.cmd("qom-list", path="/machine/peripheral")
+        tap.ok(not ack["dirtying"] and
+               dq.cmd("query-status")["status"] == "running" and
+               "td0" not in [p["name"] for p in found],
+               "late unplug: the destination runs without td0, and its "
+               "guest acked idle", "%s, %s" % (ack, found))
+    finally:
+        for p, c in procs:
+            qmp.stop(p, c)
+
+
+def refused_unplug(tap, qemu, work, kver, initrd):
+    # The guest ignores the ACPI eject request: nothing releases td0.
+    proc, log, qsock, _ = boot(qemu, work, "rsrc", kver, initrd, BRIDGE,
+                               "-device", TESTDEV,
+                               append=("acpiphp.disable=1",))
+    q = None
+    try:
+        q = qmp.Qmp(qsock)
+        if not tap.ok(wait_log(log, "DDSTEP agent-up", proc, 180),
+                      "refused unplug: the guest's agent is up"):
+            return
+        try:
+            q.cmd("migrate", uri="exec:cat >/dev/null")
+            err = "migrate was accepted"
+        except qmp.QmpError as e:
+            err = str(e)
+        tap.ok("device 'td0' has x-dma-dirty-unplug=on" in err and
+               "only with capability x-dma-dirty" in err,
+               "refused unplug: without the capability, migrate refuses: " +
+               err)
+        q.cmd("migrate-set-capabilities", capabilities=CAPS)
+        q.cmd("migrate-set-parameters", **{"x-dma-dirty-ack-timeout": 3000})
+        q.cmd("migrate", uri="exec:cat >/dev/null")
+        status = wait_migration(q, 600)
+        err = q.cmd("query-migrate").get("error-desc", "")
+        tap.ok(status == "failed" and "the guest did not release device "
+               "'td0' within 3000 ms" in err,
+               "refused unplug: the migration fails at the timeout: " + err,
+               status)
+        info = wait_idle(q)
+        realized = q.cmd("qom-get", path="/machine/peripheral/td0",
+                         property="realized")
+        tap.ok(realized and info["host-state"] == "idle" and
+               q.cmd("query-status")["status"] == "running",
+               "refused unplug: td0 stays with the running source, its "
+               "bridge idle", "%s, %s" % (realized, info))
+    finally:
+        qmp.stop(proc, q)
+
+
 def main():
-    qemu, work, kver, ko, agent_bin = sys.argv[1:6]
+    qemu, work, kver, ko, dmatest, agent_bin = sys.argv[1:7]
     tap = qmp.Tap()
     with_ko = initramfs(work, kver, "guest-agent", "guest-agent.sh",
                         "--ko", ko, "--bin", agent_bin)
     no_ko = initramfs(work, kver, "guest-nomodule", "guest-nomodule.sh")
+    unplug = initramfs(work, kver, "guest-unplug", "guest-unplug.sh",
+                       "--ko", ko, "--ko", dmatest, "--bin", agent_bin)
     for name, fn, initrd in (("module", with_module, with_ko),
-                             ("no module", without_module, no_ko)):
+                             ("no module", without_module, no_ko),
+                             ("late unplug", late_unplug, unplug),
+                             ("refused unplug", refused_unplug, unplug)):
         try:
             fn(tap, qemu, work, kver, initrd)
         except (qmp.QmpError, TimeoutError, EOFError, OSError, KeyError,
                 ValueError):
             tap.ok(False, "%s: host side" % name, traceback.format_exc())
         if tap.failed:
-            for log in ("src", "dst", "nomod"):
+            for log in ("src", "dst", "nomod", "lsrc", "ldst", "rsrc"):
                 path = os.path.join(work, log + ".log")
                 if os.path.exists(path):
                     tap.diag("---- %s\n%s" % (path, open(

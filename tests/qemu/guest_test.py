@@ -32,12 +32,14 @@ BRIDGES = {
 }
 
 
-def vm_boot(qemu, log, kver, initrd, timeout, *qemu_args):
-    """Starts tests/lib/vm.sh's vm_boot in the background."""
+def vm_boot(qemu, log, kver, initrd, timeout, *qemu_args, append=()):
+    """Starts tests/lib/vm.sh's vm_boot in the background; APPEND holds
+    words for the guest kernel's command line."""
     env = dict(os.environ, QEMU_SYSTEM=qemu)
     script = '. "$0"; vm_boot "$@"'
     return subprocess.Popen(["bash", "-c", script, VM_SH, log, kver, initrd,
-                             str(timeout), "--"] + list(qemu_args),
+                             str(timeout)] + list(append) + ["--"] +
+                            list(qemu_args),
                             env=env, stdin=subprocess.DEVNULL)
 
 

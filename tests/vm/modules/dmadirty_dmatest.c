@@ -390,9 +390,16 @@ static int dmatest_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return 0;
 }
 
+/* Like a real driver on its way out, unmap what is still mapped. */
 static void dmatest_remove(struct pci_dev *pdev)
 {
 	mutex_lock(&dmatest_lock);
+	if (dmatest_held) {
+		u64 pages = dmatest_held_pages;
+
+		dmatest_release(&pdev->dev);
+		pr_info("remove: unmapped the held buffer (%llu pages)\n", pages);
+	}
 	dmatest_pdev = NULL;
 	mutex_unlock(&dmatest_lock);
 }

@@ -1,0 +1,34 @@
+# Guest side of tests/qemu/capability_test.py's late unplug (runs as
+# /test.sh in the busybox guest): loads dmadirty.ko and the test driver
+# dmadirty_dmatest, which binds to the pci-testdev that the host unplugs
+# late, keeps one buffer mapped from the device, as a driver with DMA in
+# flight does, and runs dmadirty-agent.  A watcher reports when the driver
+# lets go of the device (its remove() unmaps the buffer), with dmadirty's
+# count of pages marked before and after.
+for m in virtio_pci virtio_console; do
+	[ -e "/modules/dep/$m" ] && vm_modprobe "$m"
+done
+vm_insmod dmadirty || { echo "DDINFO insmod dmadirty failed"; exit 1; }
+vm_insmod dmadirty_dmatest || { echo "DDINFO insmod dmadirty_dmatest failed"; exit 1; }
+drv=/sys/bus/pci/drivers/dmadirty_dmatest
+marked=/sys/class/misc/dmadirty/pages_marked
+ls "$drv" | grep -q '^0000:' || { echo "DDINFO no pci-testdev bound to $drv"; exit 1; }
+echo "hold 0 16384" >/sys/kernel/debug/dmadirty_dmatest/run ||
+	{ echo "DDINFO cannot map the held buffer"; exit 1; }
+dev=''
+for p in /sys/class/virtio-ports/*; do
+	[ "$(cat "$p/name" 2>/dev/null)" = org.dmadirty.agent.0 ] && dev=/dev/${p##*/}
+done
+[ -n "$dev" ] && [ -e "$dev" ] || { echo "DDINFO no virtio-serial port org.dmadirty.agent.0"; exit 1; }
+(
+	# The device leaves only when the host asks: no deadline of its own.
+	while ls "$drv" | grep -q '^0000:'; do
+		before=$(cat "$marked")
+		usleep 20000
+	done
+	echo "DDSTEP released marked-before=$before marked-after=$(cat "$marked")"
+	dmesg | grep 'dmadirty_dmatest: remove:'
+) &
+echo "DDSTEP agent-up $dev"
+dmadirty-agent -m virtio-serial -p "$dev" -v
+echo "DDINFO dmadirty-agent exited $?"
