@@ -9,7 +9,7 @@ script=${top_srcdir:-.}/packaging/examples/migrate-with-passthrough
 examples=${top_srcdir:-.}/packaging/examples
 req=(--src-qmp /s/qmp --src-agent /s/agent --dst-agent /d/agent --uri tcp:dst:4444 --device hostdev0)
 
-echo "1..14"
+echo "1..15"
 
 help_ok() {
 	local o
@@ -92,6 +92,15 @@ ok "--capability on needs --dst-qmp, and --capability takes auto, on or off" eva
 	contains "$err" "--dst-qmp is required with --capability on" &&
 	expect 2 bash "$script" --dry-run --capability sometimes "${req[@]}" &&
 	contains "$err" "--capability wants auto, on or off"'
+
+ok "--capability on with neither --device nor --quiesce: QEMU's late unplug, a plain migrate" eval '
+	expect 0 bash "$script" --dry-run "${cap[@]:0:8}" && dry=$out &&
+	contains "$dry" "\"migrate\", \"arguments\"" &&
+	! contains "$dry" "pause-before-switchover" >/dev/null &&
+	! contains "$dry" "device_del" >/dev/null &&
+	! contains "$dry" "migrate-continue" >/dev/null &&
+	expect 2 bash "$script" --dry-run --capability off "${req[@]:0:8}" --dst-qmp /d/qmp &&
+	contains "$err" "unless --dst-qmp and QEMU'"'"'s x-dma-dirty capability"'
 
 # A real run whose enable fails must stop before touching QMP.
 ok "enable failing (no agent): exit 1 before any migration" eval '
