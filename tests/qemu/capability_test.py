@@ -239,6 +239,7 @@ def late_unplug(tap, qemu, work, kver, initrd):
         at = {e: seen.index(e) if e in seen else -1
               for e in ("active", "unplug", "released", "stop")}
         passes = [i for i, e in enumerate(seen) if e == "pass"]
+        tap.diag("late unplug: the source's events: " + " ".join(seen))
         tap.ok(status == "completed" and
                any(0 <= at["active"] < i < at["unplug"] for i in passes) and
                at["unplug"] < at["released"] < at["stop"],
