@@ -40,9 +40,11 @@ pin_file() { echo "/etc/apt/preferences.d/dmadirty-$1"; }
 
 # suite_version PACKAGE SUITE: the version SUITE offers, empty when apt
 # does not know SUITE (yet).
+# awk reads all of madison's output: exiting at the first match could kill
+# apt-cache with SIGPIPE, which pipefail would turn into a failure.
 suite_version() {
 	apt-cache madison "$1" 2>/dev/null |
-		awk -F'|' -v s="$2" '$3 ~ (" " s "/") { gsub(/ /, "", $2); print $2; exit }'
+		awk -F'|' -v s="$2" '!found && $3 ~ (" " s "/") { gsub(/ /, "", $2); print $2; found = 1 }'
 }
 
 missing=()
