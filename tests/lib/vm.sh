@@ -40,6 +40,13 @@
 #                         libraries ldd reports (and the dynamic loader)
 #         --file SRC:DST  any file, placed at DST in the guest
 #
+#   vm_vmlinux KVER OUT
+#       Writes KVER's uncompressed vmlinux, unpacked from the bzImage's
+#       payload (gzip, xz or zstd), to OUT.  QEMU boots such an ELF with
+#       PVH (-kernel OUT, option ROM pvh.bin) without running the
+#       decompressor, which a guest of a TCG guest feels.  Fails when the
+#       image has no PVH entry note (CONFIG_PVH).
+#
 #   vm_boot LOG KVER INITRAMFS TIMEOUT [CMDLINE...] [-- QEMU-ARG...]
 #       Boots /boot/vmlinuz-KVER with INITRAMFS under qemu-system-x86_64
 #       -accel tcg (2 vCPUs, 512 MiB, no network, no display), the serial
@@ -234,6 +241,35 @@ EOF
 	local rc=$?
 	rm -rf "$root"
 	return $rc
+}
+
+vm_vmlinux() {
+	local kver=$1 out=$2 kd img off magic unpack
+	kd=$(vm_kernel_dir "$kver") || return 1
+	img=$kd/boot/vmlinuz-$kver
+	# The first payload magic in the image: the setup code before it has
+	# none of them.  The payload ends before the image does, so the
+	# decompressor's complaint about trailing data is expected.
+	for magic in '\3757zXZ\000' '\037\213\010' '(\265/\375'; do
+		off=$(LC_ALL=C grep -obUaP "$(printf "$magic" | od -An -tx1 | tr -d ' \n' |
+			sed 's/../\\x&/g')" "$img" 2>/dev/null | head -n 1 | cut -d: -f1)
+		[ -n "$off" ] || continue
+		case $magic in
+		*zXZ*) unpack="xz -dc" ;;
+		*213*) unpack="gzip -dc" ;;
+		*) unpack="zstd -qdc" ;;
+		esac
+		tail -c +$((off + 1)) "$img" | $unpack >"$out.tmp" 2>/dev/null
+		break
+	done
+	# XEN_ELFNOTE_PHYS32_ENTRY (18): the PVH entry point.
+	if [ -s "$out.tmp" ] && readelf -n "$out.tmp" 2>/dev/null | grep -q 'note type: (0x00000012)'; then
+		mv "$out.tmp" "$out"
+		return 0
+	fi
+	rm -f "$out.tmp"
+	echo "vm_vmlinux: no PVH-bootable vmlinux in $img" >&2
+	return 1
 }
 
 vm_boot() {
