@@ -244,20 +244,19 @@ EOF
 }
 
 vm_vmlinux() {
-	local kver=$1 out=$2 kd img off magic unpack
+	local kver=$1 out=$2 kd img off magic unpack=
 	kd=$(vm_kernel_dir "$kver") || return 1
 	img=$kd/boot/vmlinuz-$kver
 	# The first payload magic in the image: the setup code before it has
 	# none of them.  The payload ends before the image does, so the
 	# decompressor's complaint about trailing data is expected.
-	for magic in '\3757zXZ\000' '\037\213\010' '(\265/\375'; do
-		off=$(LC_ALL=C grep -obUaP "$(printf "$magic" | od -An -tx1 | tr -d ' \n' |
-			sed 's/../\\x&/g')" "$img" 2>/dev/null | head -n 1 | cut -d: -f1)
+	for magic in 'xz:\xfd\x37\x7a\x58\x5a\x00' 'gzip:\x1f\x8b\x08' 'zstd:\x28\xb5\x2f\xfd'; do
+		off=$(LC_ALL=C grep -obUaP "${magic#*:}" "$img" | head -n 1 | cut -d: -f1)
 		[ -n "$off" ] || continue
-		case $magic in
-		*zXZ*) unpack="xz -dc" ;;
-		*213*) unpack="gzip -dc" ;;
-		*) unpack="zstd -qdc" ;;
+		case ${magic%%:*} in
+		xz) unpack="xz -dc" ;;
+		gzip) unpack="gzip -dc" ;;
+		zstd) unpack="zstd -qdc" ;;
 		esac
 		tail -c +$((off + 1)) "$img" | $unpack >"$out.tmp" 2>/dev/null
 		break
