@@ -1,0 +1,39 @@
+# The innermost guest (L2) of tests/vfio (runs as /test.sh in its busybox
+# initramfs): checks the assigned NVMe's data, starts dmadirty.ko and
+# dmadirty-agent when the kernel command line says vfio.dirty=1, then runs
+# nvme-reader on the NVMe until the device is unplugged, and verifies its
+# buffers when the host says so on the console (see nvme-reader.c).
+# Command line: vfio.dirty=0|1 vfio.md5=HEX (of the disk's first MiB)
+# vfio.bufs=N vfio.bufkb=K.
+arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p"; }
+fail() { echo "L2-FAIL $*"; exit 1; }
+
+vm_modprobe nvme || fail "cannot load nvme"
+# The driver probes asynchronously: wait for the namespace, with a deadline.
+i=0
+while [ ! -b /dev/nvme0n1 ] && [ $i -lt 600 ]; do
+	usleep 100000
+	i=$((i + 1))
+done
+[ -b /dev/nvme0n1 ] || fail "no /dev/nvme0n1 after 60s"
+# The first MiB (reading all of it costs a minute, nested); nvme-reader
+# checks the data of every read again at the end.
+md5=$(dd if=/dev/nvme0n1 bs=64k count=16 2>/dev/null | md5sum | cut -d' ' -f1)
+[ "$md5" = "$(arg vfio.md5)" ] || fail "the disk's first MiB has md5 $md5, the image's $(arg vfio.md5)"
+echo "L2 md5 ok $md5"
+
+if [ "$(arg vfio.dirty)" = 1 ]; then
+	vm_insmod dmadirty || fail "insmod dmadirty failed"
+	# The x-dma-dirty capability reaches the agent through the bridge
+	# block (a uevent on /dev/dmadirty): no host channel is needed, a
+	# unix socket nobody uses will do.
+	dmadirty-agent -m unix-listen -p /tmp/agent.sock &
+	i=0
+	while [ ! -S /tmp/agent.sock ] && [ $i -lt 300 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	[ -S /tmp/agent.sock ] || fail "dmadirty-agent did not start"
+	echo "L2 agent up"
+fi
+nvme-reader /dev/nvme0n1 "$(arg vfio.bufs)" "$(arg vfio.bufkb)" </dev/ttyS0
