@@ -1,6 +1,7 @@
 #!/bin/bash
 # Install what is missing, build, and run the whole test suite:
-#   1. a normal build, make check with every suite (unit, agent, VM, e2e, packaging);
+#   1. a normal build, make check with every suite (unit, agent, VM, e2e, packaging),
+#      then make check-vfio (a real vfio-pci device in nested guests);
 #   2. an ASan+UBSan build, make check of the user-space suites;
 #   3. the agent's suites under valgrind;
 #   4. the fuzz targets for a bounded number of executions;
@@ -60,10 +61,15 @@ step "build + make check (all suites)"
 build _build --enable-vm-tests
 check _build
 
+step "make check-vfio (a real vfio-pci device, migrated in nested guests)"
+check _build check-vfio
+
 step "results over the kernel matrix"
 # The module's pages marked per kernel and boot, and the A/B migrations.
 sed -n '/^# kernel, boot/,/^[^#]/{/^#/p}' _build/tests/vm/kmod.log
 sed -n '/^# configuration /,/^# total/p' _build/tests/e2e/e2e.log
+# The nested VFIO migration, with and without dirtying.
+sed -n '/^# *with dirtying  *without/,/^# total/p' _build/tests/vfio/vfio.log
 
 step "ASan+UBSan build + make check"
 build _build-asan --enable-asan --enable-ubsan --disable-vm-tests CFLAGS="-O1 -g"
