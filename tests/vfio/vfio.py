@@ -437,9 +437,22 @@ def run_case(opts, l1, ports, mode, n, tap, row):
                       "(%d pages)" % (label, row["differ"]))
     except HarnessError as err:
         failed = True
-        tap.check(False, "%s: %s" % (label, err))
+        # A QEMU that exited says why on stderr: its last line goes with
+        # the verdict.
+        why = str(err)
+        for name in list(started):
+            try:
+                out = l1.cmd("stop %s" % name, 60)
+            except HarnessError:
+                continue
+            started.remove(name)
+            if out:
+                why += " [%s: %s]" % (name, out[-1])
+                tap.diag("%s stderr:\n%s" % (name, "\n".join(out)))
+        tap.check(False, "%s: %s" % (label, why))
         for con, start in cons:
-            tap.diag("---- L2 console (tail)\n" + con.tail(start))
+            if con.tail(start):
+                tap.diag("---- L2 console (tail)\n" + con.tail(start))
     finally:
         for q in qmps:
             try:
