@@ -48,6 +48,8 @@ import time
 import traceback
 
 here = os.path.dirname(os.path.abspath(__file__))
+# The source tree stays as it is: no __pycache__ from this import.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(here, "..", "e2e"))
 from migrate import (Guest, HarnessError, LineSocket, Qmp, Tap,  # noqa: E402
                      wait_for)
