@@ -246,11 +246,18 @@ def late_unplug(tap, qemu, work, kver, initrd):
                "late unplug: QEMU asked for td0 after pre-copy's first RAM "
                "pass, and the guest released it before the source stopped",
                "status %s, events %s" % (status, seen))
-        text = open(log, errors="replace").read()
+        ack = wait_ack(dq, 2, 120)
+        # The guest's watcher prints on whichever side it runs by then.
+        deadline = time.monotonic() + 60
+        while True:
+            text = "".join(open(f, errors="replace").read()
+                           for f in (log, dlog))
+            if "DDSTEP released" in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         tap.ok("dmadirty_dmatest: remove: unmapped the held buffer (4 pages)"
                in text, "late unplug: the guest's driver unmapped its "
                "4-page buffer as td0 left", text[-2000:])
-        ack = wait_ack(dq, 2, 120)
         counts = released(log, dlog)
         tap.ok(counts is not None and counts[1] - counts[0] >= 4,
                "late unplug: dirtying was on then: dmadirty marked the "

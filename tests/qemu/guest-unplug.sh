@@ -26,8 +26,9 @@ done
 		before=$(cat "$marked")
 		usleep 20000
 	done
-	echo "DDSTEP released marked-before=$before marked-after=$(cat "$marked")"
+	after=$(cat "$marked")
 	dmesg | grep 'dmadirty_dmatest: remove:'
+	echo "DDSTEP released marked-before=$before marked-after=$after"
 ) &
 echo "DDSTEP agent-up $dev"
 dmadirty-agent -m virtio-serial -p "$dev" -v
