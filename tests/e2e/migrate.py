@@ -65,6 +65,15 @@ destination after the switchover: there must be none, or the run fails
 (nothing is repaired)."""
 
 
+def read_log(path):
+    """A console log's text; empty before QEMU has created the file."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
 class HarnessError(Exception):
     """The harness could not run a step (not a test verdict)."""
 
@@ -284,11 +293,7 @@ class Vm:
                                    args[0], opts.versions[args[0]]))
 
     def console(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log)
 
     def wait_ready(self, timeout):
         def ready():

@@ -52,7 +52,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(here, "..", "e2e"))
 from migrate import (Guest, HarnessError, LineSocket, Qmp, Tap,  # noqa: E402
-                     wait_for)
+                     read_log, wait_for)
 
 VM_SH = os.path.join(here, "..", "lib", "vm.sh")
 SECTOR = 512
@@ -218,11 +218,7 @@ class L1:
                      for side in ("src", "dst")}
 
     def console(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log)
 
     def wait_console(self, regex, timeout, what):
         def found():
