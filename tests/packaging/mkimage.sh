@@ -28,8 +28,10 @@ mirror=${DD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # libguestfs's appliance runs under TCG here (see tests/packaging/images.sh).
 export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
 
+# e2fsprogs: fsck and cloud-init's resize of the ext4 root (trixie's minbase
+# no longer has it).
 pkgs=(linux-image-amd64 linux-headers-amd64 dkms systemd-sysv udev cloud-init
-	grub-pc initramfs-tools)
+	grub-pc initramfs-tools e2fsprogs)
 case $release in
 bookworm) backports=() ;;
 trixie) backports=(linux-image-amd64 linux-headers-amd64) ;;
