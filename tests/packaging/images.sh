@@ -109,8 +109,8 @@ bake() {	# bake RELEASE IMAGE PKGDIR
 }
 
 # The image's kernels (those with a /boot/vmlinuz), DKMS's tree and the
-# modules it installed, read from the baked image by libguestfs with the
-# image's own dkms and modinfo; /boot is copied out for direct boots.
+# modules it installed, read from the baked image by libguestfs (read-only,
+# with the image's own modinfo); /boot is copied out for direct boots.
 inspect() {	# inspect RELEASE IMAGE
 	rm -rf "$work/boot-$1" && mkdir -p "$work/boot-$1" || return 1
 	guestfish --ro -a "$2" -i >"$work/inspect-$1.log" 2>&1 <<EOF || { cat "$work/inspect-$1.log"; return 1; }
