@@ -34,6 +34,7 @@ here=$top_srcdir/tests/packaging
 cache=${DD_CACHE:-/var/cache/dmadirty}
 qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
 guestsh=$here/guestsh.py
+. "$here/lib.sh"
 # libguestfs's appliance (virt-customize, guestfish) under TCG: the machine
 # may have no usable KVM, and the test must not depend on it.
 export LIBGUESTFS_BACKEND_SETTINGS=force_tcg
@@ -53,15 +54,6 @@ fi
 
 t=0
 failed=0
-ok() { t=$((t + 1)); echo "ok $t - $*"; }
-not_ok() { t=$((t + 1)); failed=$((failed + 1)); echo "not ok $t - $*"; }
-note() { awk '{ print "# " $0 }'; }
-check() {	# check DESCRIPTION COMMAND...: one TAP line for a command
-	local what=$1; shift
-	if "$@" >"$work/step.log" 2>&1; then ok "$what"; head -n 20 "$work/step.log" | note; else
-		not_ok "$what"; tail -n 60 "$work/step.log" | note; return 1
-	fi
-}
 fail_to() {	# fail_to N REASON: the lines up to N cannot run
 	while ((t < $1)); do not_ok "$2"; done
 }
@@ -78,7 +70,6 @@ cleanup() {
 trap cleanup EXIT
 SECONDS=0
 elapsed() { echo "# [${SECONDS}s] $*"; }
-. "$here/lib.sh"
 
 tools=(debootstrap qemu-img guestfish virt-customize cloud-localds "$qemu")
 prereqs() {

@@ -9,7 +9,13 @@
 #   work          the suite's scratch directory
 #   cache         the machine's cache ($DD_CACHE)
 #   top_builddir  the build tree
+#   t, failed     the TAP counters, 0 at the start
 #
+#   ok/not_ok DESCRIPTION   a TAP line, counted in $t (and $failed)
+#   note                    stdin as TAP comments
+#   check DESCRIPTION COMMAND...
+#                           one TAP line for a command, its output as notes;
+#                           false when the command failed
 #   build_debs RELEASE PKGDIR  make deb DEB_RELEASE=RELEASE into PKGDIR
 #   make_locked ARG...      make -C $top_builddir ARG..., one at a time
 #   g TIMEOUT COMMAND       run a shell command in the guest (guestsh.py)
@@ -20,6 +26,16 @@
 #   module_source           dmadirtyctl status says the module is the source
 #   pkg_files FILE          the packages' files, as dpkg and DKMS know them
 #   purged FILE             stop + dpkg --purge leave none of FILE's paths
+
+ok() { t=$((t + 1)); echo "ok $t - $*"; }
+not_ok() { t=$((t + 1)); failed=$((failed + 1)); echo "not ok $t - $*"; }
+note() { awk '{ print "# " $0 }'; }
+check() {	# check DESCRIPTION COMMAND...: one TAP line for a command
+	local what=$1; shift
+	if "$@" >"$work/step.log" 2>&1; then ok "$what"; head -n 20 "$work/step.log" | note; else
+		not_ok "$what"; tail -n 60 "$work/step.log" | note; return 1
+	fi
+}
 
 # Both suites build packages from the same tree, and `make dist` of one tree
 # must not run twice at once.

@@ -37,15 +37,6 @@ fi
 
 t=0
 failed=0
-ok() { t=$((t + 1)); echo "ok $t - $*"; }
-not_ok() { t=$((t + 1)); failed=$((failed + 1)); echo "not ok $t - $*"; }
-note() { awk '{ print "# " $0 }'; }
-check() {	# check DESCRIPTION COMMAND...: one TAP line for a command
-	local what=$1; shift
-	if "$@" >"$work/step.log" 2>&1; then ok "$what"; head -n 20 "$work/step.log" | note; else
-		not_ok "$what"; tail -n 60 "$work/step.log" | note
-	fi
-}
 
 work=$(mktemp -d /var/tmp/dd-packaging.XXXXXX)
 qemu_pid=
