@@ -2,22 +2,17 @@
 # The packaging test: build the Debian packages in a Debian 12 and a Debian
 # 13 root (so each depends on its release's libraries) and the RPMs, bake
 # the Debian 12 .debs into a fresh Debian 12 root with the README's "Baking
-# into an image" commands (chroot, dpkg -i, nothing starts, DKMS builds for
+# into an image" chroot commands (dpkg -i, nothing starts, DKMS builds for
 # the root's own kernel), install bookworm-backports' kernel after that
-# (DKMS builds for it too), boot that root under qemu -accel tcg, first into
-# the later kernel (the module is loaded), then into its own, and check
-# from the host that
-#   - the module was loaded at boot (modules-load.d),
-#   - the agent did not run until its virtio-serial port appeared, and udev
-#     started it when the port was hot-added,
-#   - `dmadirtyctl enable` gets its reply with the ack, and the sysctl is on
-#     (so the unit's sandbox lets the agent write it),
-#   - `systemctl stop` and `dpkg --purge` leave no file of the packages behind;
-# then bake a copy of the root whose kernel headers are removed and check
-# that the install says the module was not built, the agent starts at boot
-# anyway, and `status` and `enable` tell the host the module is missing;
-# and check the RPMs' file lists with rpm -qlp and the spec, the RPMs and
-# their scriptlets with rpmlint.
+# (DKMS builds for it too) and boot the root into it under qemu -accel tcg:
+# the module is loaded.  Then bake a copy of the root whose kernel headers
+# are removed and check that the install says the module was not built, the
+# agent starts at boot anyway, and `status` and `enable` tell the host the
+# module is missing; and check the RPMs' file lists with rpm -qlp and the
+# spec, the RPMs and their scriptlets with rpmlint.
+#
+# The agent on a booted guest (udev and hotplug, enable, purge) is checked
+# by the image test, images.sh, on Debian 12 and 13 cloud images.
 #
 # Needs root (debootstrap, chroot).  The debootstrap'ed root is cached as a
 # tarball under $DD_CACHE (default /var/cache/dmadirty), keyed by its package
@@ -30,8 +25,9 @@ here=$top_srcdir/tests/packaging
 cache=${DD_CACHE:-/var/cache/dmadirty}
 qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
 guestsh=$here/guestsh.py
+. "$here/lib.sh"
 
-ntests=23
+ntests=15
 echo "1..$ntests"
 
 if ((EUID != 0)); then
@@ -41,15 +37,6 @@ fi
 
 t=0
 failed=0
-ok() { t=$((t + 1)); echo "ok $t - $*"; }
-not_ok() { t=$((t + 1)); failed=$((failed + 1)); echo "not ok $t - $*"; }
-note() { awk '{ print "# " $0 }'; }
-check() {	# check DESCRIPTION COMMAND...: one TAP line for a command
-	local what=$1; shift
-	if "$@" >"$work/step.log" 2>&1; then ok "$what"; head -n 20 "$work/step.log" | note; else
-		not_ok "$what"; tail -n 60 "$work/step.log" | note
-	fi
-}
 
 work=$(mktemp -d /var/tmp/dd-packaging.XXXXXX)
 qemu_pid=
@@ -77,12 +64,6 @@ skip_rest() {	# skip_rest REASON: the remaining tests cannot run
 # Each release's packages are built in a cached debootstrap'ed root of that
 # release (tests/packaging/build-in-root.sh).
 version=$(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")
-build_debs() {	# build_debs RELEASE PKGDIR
-	make -C "$top_builddir" deb DEB_RELEASE="$1" DD_CACHE="$cache" pkgdir="$2" \
-		>"$work/deb-$1.log" 2>&1 || { tail -n 60 "$work/deb-$1.log"; return 1; }
-	grep '^build-in-root:' "$work/deb-$1.log"
-	ls "$2"/*.deb
-}
 pkgdir=$work/packages
 check "dpkg-buildpackage in a Debian 12 (bookworm) root builds the .debs" \
 	build_debs bookworm "$pkgdir"
@@ -116,7 +97,7 @@ elapsed "debs built"
 check "lintian reports no errors" \
 	lintian --fail-on error "${debs[@]}"
 
-if make -C "$top_builddir" rpm pkgdir="$pkgdir" >"$work/rpm.log" 2>&1; then
+if make_locked rpm pkgdir="$pkgdir" >"$work/rpm.log" 2>&1; then
 	check_rpms() {
 		local arch rc=0 f want got
 		arch=$(rpm --eval '%{_arch}')
@@ -299,7 +280,7 @@ else
 fi
 elapsed "image made"
 
-# ------------------------------------------------------------- 12-20: boot
+# ------------------------------------------------------------- 12: boot
 # start_guest TAG KERNEL-VERSION IMAGE [QEMU OPTION...]: boot the image with
 # a kernel from the root's /boot, the harness shell on ttyS1 and an empty
 # virtio-serial bus; wait for the shell's socket.
@@ -323,25 +304,9 @@ start_guest() {
 	qemu_pid=$!
 	for _ in $(seq 120); do [[ -S $shell_sock ]] && break; sleep 0.5; done
 }
-poweroff_guest() {	# true once the guest has powered off (60 s at most)
-	g 30 'sync; systemctl poweroff' >/dev/null 2>&1
-	for _ in $(seq 120); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.5; done
-	kill -0 "$qemu_pid" 2>/dev/null && return 1
-	wait "$qemu_pid"; qemu_pid=
-}
-g() { python3 "$guestsh" "$shell_sock" "$@"; }
-hmp() { python3 - "$monitor_sock" "$1" <<'EOF'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
-buf = b""
-while b"(qemu)" not in buf: buf += s.recv(4096)
-s.sendall(sys.argv[2].encode() + b"\n"); buf = b""
-while buf.count(b"(qemu)") < 1: buf += s.recv(4096)
-print(buf.decode(errors="replace"))
-EOF
-}
-
-# First the later kernel, the newest in the image: it boots with the module.
+# The later kernel, the newest in the root: it boots with the module.  The
+# agent's checks on a booted guest (udev, enable, hotplug, purge) are the
+# image test's (images.sh), on every kernel of its images.
 later_boot() {
 	[[ -n $newk ]] || { echo "no later kernel"; return 1; }
 	start_guest later "$newk" "$img"
@@ -354,79 +319,7 @@ later_boot() {
 check "the image boots the later kernel with dmadirty.ko loaded, and powers off" later_boot
 elapsed "later kernel booted"
 
-# Then the image's own kernel, where the agent is checked in full.
-start_guest own "$kver" "$img"
-# The shell starts early in boot; wait for it, then for boot to finish.
-if GUESTSH_RESEND=5 g 600 'true' >/dev/null 2>"$work/step.log" &&
-	g 600 'systemctl is-system-running --wait; systemctl --failed --no-legend' >"$work/boot.log" 2>&1; then
-	ok "the image boots its own kernel under TCG ($(head -n 1 "$work/boot.log"))"
-	tail -n +2 "$work/boot.log" | note
-else
-	not_ok "the image boots its own kernel under TCG"; note <"$work/step.log"; skip_rest "no boot"
-fi
-elapsed "booted"
-
-check "dmadirty.ko was loaded at boot by systemd-modules-load" \
-	g 60 "grep -w '^dmadirty' /proc/modules && uname -r && journalctl -b --no-pager | grep \"Inserted module 'dmadirty'\""
-
-# Without the port the agent must not run (the unit is not enabled; only the
-# port starts it), which also shows this check can fail.
-check "without its port the agent is not running, and the unit is not enabled" \
-	g 60 'systemctl is-enabled dmadirty-agent.service; ! systemctl is-active dmadirty-agent.service'
-
-hmp "device_add virtserialport,bus=vser0.0,chardev=agent,name=org.dmadirty.agent.0,id=agentport" \
-	>"$work/hmp.log" 2>&1
-agent_started() {
-	g 120 'for i in $(seq 60); do systemctl is-active --quiet dmadirty-agent.service && break; sleep 1; done
-systemctl is-active dmadirty-agent.service &&
-systemctl show -p WantedBy,BindsTo dmadirty-agent.service &&
-systemctl show -p WantedBy dmadirty-agent.service | grep -q "vport[0-9]*p[0-9]*\.device" &&
-journalctl -b -u dmadirty-agent.service --no-pager | tail -n 5'
-}
-check "hot-adding the port makes udev/systemd start dmadirty-agent" agent_started
-
-enable_acked() {
-	local out
-	out=$("$top_builddir/proto/dmadirtyctl" --socket "$agent_sock" --json --timeout 30 enable) || {
-		echo "$out"; return 1; }
-	echo "$out"
-	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); r = r.get("return", r); \
-sys.exit(0 if r["enabled"] is True and r["ack"] in ("bridge", "none") else 1)' "$out"
-}
-check "dmadirtyctl enable from the host gets the reply with the ack" enable_acked
-# The unit's sandbox must leave the agent what it needs: the sysctl written,
-# /dev/dmadirty open, and no warnings (udev monitor, device) in its log.
-check "the sandboxed agent switched vm.dma_mark_dirty on and holds /dev/dmadirty" \
-	g 30 'cat /proc/sys/vm/dma_mark_dirty; test "$(cat /proc/sys/vm/dma_mark_dirty)" = 1 &&
-pid=$(systemctl show -p MainPID --value dmadirty-agent.service) &&
-ls -l /proc/$pid/fd | grep /dev/dmadirty &&
-journalctl -b -u dmadirty-agent.service --no-pager -o cat >/tmp/agent.journal &&
-! grep -E "^dmadirty-agent: (warning|critical|error):" /tmp/agent.journal'
-
-# The packages' files, as dpkg and DKMS know them, before removal.
-g 60 'dpkg -L dmadirty-agent dmadirty-dkms; find / -xdev -name "*dmadirty*"' |
-	sort -u >"$work/pkg-files"
-purged() {
-	g 300 'systemctl stop dmadirty-agent.service && ! systemctl is-active dmadirty-agent.service &&
-dpkg --purge dmadirty-agent dmadirty-dkms' >"$work/purge.log" 2>&1 ||
-		{ cat "$work/purge.log"; return 1; }
-	# Everything that was a file of the packages or named after them is gone
-	# (directories other packages share, such as /usr/src, stay).
-	g 60 "while read -r f; do [ -e \"\$f\" ] && [ ! -d \"\$f\" ] && echo \"left: \$f\"; done <<'LIST'
-$(cat "$work/pkg-files")
-LIST
-find / -xdev -name '*dmadirty*' | sed 's/^/left: /'
-true" >"$work/left" || return 1
-	echo "$(grep -c . "$work/pkg-files") paths of the packages checked after purge"
-	cat "$work/left"
-	! grep -q '^left: ' "$work/left"
-}
-check "systemctl stop + dpkg --purge leave no files behind" purged
-
-if poweroff_guest; then ok "the guest powers off"; else not_ok "the guest powers off"; fi
-elapsed "first guest done"
-
-# ------------------------------------------- 21-23: no headers in the image
+# ------------------------------------------- 13-15: no headers in the image
 # An image without its kernel's headers: DKMS cannot build the module, the
 # install says so and still succeeds, and the agent starts anyway and tells
 # the host that the module is missing.
