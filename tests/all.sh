@@ -29,14 +29,27 @@ trap 'if [ "$reported" = no ]; then step "skips so far"; skips || true; fi' EXIT
 
 step "dependencies"
 bash tests/deps.sh
-# The patched QEMU (packaging/qemu, cached once built) compiles while the
-# guest kernel matrix (cached chroots and kernel images; the first run on a
-# machine debootstraps three releases) comes over the network.
+# The patched QEMU (packaging/qemu, cached once built) compiles, and the
+# image test's Debian 12 and 13 base images (tests/packaging/mkimage.sh,
+# cached too) are made, while the guest kernel matrix (cached chroots and
+# kernel images; the first run on a machine debootstraps three releases)
+# comes over the network.  All three are no-ops on a machine that has run
+# this before.
 mkdir -p _build
 bash packaging/qemu/build-qemu.sh >_build/build-qemu.out 2>_build/build-qemu.log &
 qemu_build=$!
+declare -A image_build
+for r in bookworm trixie; do
+	bash tests/packaging/mkimage.sh "$r" "${DD_CACHE:-/var/cache/dmadirty}" \
+		>"_build/mkimage-$r.out" 2>"_build/mkimage-$r.log" &
+	image_build[$r]=$!
+done
 bash tests/kernels/setup.sh
 wait "$qemu_build" || { tail -n 40 _build/build-qemu.log; echo "the patched QEMU did not build" >&2; exit 1; }
+for r in bookworm trixie; do
+	wait "${image_build[$r]}" ||
+		{ tail -n 40 "_build/mkimage-$r.log"; echo "the $r base image was not made" >&2; exit 1; }
+done
 
 step "autoreconf"
 autoreconf -fi
