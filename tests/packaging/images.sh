@@ -30,11 +30,7 @@
 set -uo pipefail
 
 : "${top_srcdir:?}" "${top_builddir:?}"
-here=$top_srcdir/tests/packaging
-cache=${DD_CACHE:-/var/cache/dmadirty}
-qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
-guestsh=$here/guestsh.py
-. "$here/lib.sh"
+. "$top_srcdir/tests/packaging/lib.sh"
 # libguestfs's appliance (virt-customize, guestfish) under TCG: the machine
 # may have no usable KVM, and the test must not depend on it.
 export LIBGUESTFS_BACKEND_SETTINGS=force_tcg

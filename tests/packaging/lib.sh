@@ -1,13 +1,16 @@
 # shellcheck shell=bash
 # Helpers of the packaging suites (packaging.sh, images.sh).  Source it from
-# bash after setting:
+# bash, as "$top_srcdir/tests/packaging/lib.sh"; it sets
+#   here          tests/packaging in the source tree
+#   cache         the machine's cache ($DD_CACHE, default /var/cache/dmadirty)
+#   qemu          the QEMU for the guests ($QEMU_SYSTEM)
 #   guestsh       path of tests/packaging/guestsh.py
+# and its functions use, once set by the suite:
 #   shell_sock    the unix socket of the guest's root shell on ttyS1
 #   monitor_sock  the unix socket of QEMU's human monitor
 #   agent_sock    the unix socket of the host side of org.dmadirty.agent.0
 #   qemu_pid      QEMU's pid
 #   work          the suite's scratch directory
-#   cache         the machine's cache ($DD_CACHE)
 #   top_builddir  the build tree
 #   t, failed     the TAP counters, 0 at the start
 #
@@ -26,6 +29,12 @@
 #   module_source           dmadirtyctl status says the module is the source
 #   pkg_files FILE          the packages' files, as dpkg and DKMS know them
 #   purged FILE             stop + dpkg --purge leave none of FILE's paths
+
+: "${top_srcdir:?}" "${top_builddir:?}"
+here=$top_srcdir/tests/packaging
+cache=${DD_CACHE:-/var/cache/dmadirty}
+qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
+guestsh=$here/guestsh.py
 
 ok() { t=$((t + 1)); echo "ok $t - $*"; }
 not_ok() { t=$((t + 1)); failed=$((failed + 1)); echo "not ok $t - $*"; }

@@ -21,11 +21,7 @@
 set -uo pipefail
 
 : "${top_srcdir:?}" "${top_builddir:?}"
-here=$top_srcdir/tests/packaging
-cache=${DD_CACHE:-/var/cache/dmadirty}
-qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
-guestsh=$here/guestsh.py
-. "$here/lib.sh"
+. "$top_srcdir/tests/packaging/lib.sh"
 
 ntests=15
 echo "1..$ntests"
