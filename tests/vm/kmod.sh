@@ -71,14 +71,8 @@ while read -r name kver; do
 			-machine q35 -device intel-iommu "${disk[@]}" -device pci-testdev
 		boot "$kver" swiotlb dmadirty_test=swiotlb swiotlb=force -- "${disk[@]}" -device pci-testdev
 		# Switching under load with one host thread per vCPU, next to
-		# the kernel's own function tracer as a control.  idle=poll:
-		# with vCPUs that halt when idle, QEMU 10.0's multi-threaded TCG
-		# sometimes never wakes one again on a busy host (5.10 guests: an
-		# RCU stall with all quiescent states seen and the grace-period
-		# kthread starved on that vCPU, its timer no longer firing; 3 runs
-		# in 8 on this 2-core machine, none in 5 with idle=poll).  The
-		# vCPUs still run the hooks concurrently, on two host threads.
-		VM_TCG_OPTS=,thread=multi boot "$kver" mttcg dmadirty_test=mttcg idle=poll -- \
+		# the kernel's own function tracer as a control.
+		VM_TCG_OPTS=,thread=multi boot "$kver" mttcg dmadirty_test=mttcg -- \
 			"${disk[@]}" -device pci-testdev
 	fi
 done <<<"$matrix"
