@@ -43,29 +43,10 @@ ntests=1
 for r in "${releases[@]}"; do ntests=$((ntests + 4 + per_boot * $(nboots "$r"))); done
 echo "1..$ntests"
 
-if ((EUID != 0)); then
-	echo "Bail out! the image test needs root (debootstrap, chroot)"
-	exit 1
-fi
-
-t=0
-failed=0
+suite_start "the image test" images
 fail_to() {	# fail_to N REASON: the lines up to N cannot run
 	while ((t < $1)); do not_ok "$2"; done
 }
-
-work=$(mktemp -d /var/tmp/dd-images.XXXXXX)
-qemu_pid=
-console=
-cleanup() {
-	if [[ -n $qemu_pid ]] && kill -0 "$qemu_pid" 2>/dev/null; then
-		kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null
-	fi
-	if [[ ${DD_KEEP:-} == 1 ]]; then echo "# kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-SECONDS=0
-elapsed() { echo "# [${SECONDS}s] $*"; }
 
 tools=(debootstrap qemu-img guestfish virt-customize cloud-localds "$qemu")
 prereqs() {

@@ -10,10 +10,12 @@
 #   monitor_sock  the unix socket of QEMU's human monitor
 #   agent_sock    the unix socket of the host side of org.dmadirty.agent.0
 #   qemu_pid      QEMU's pid
-#   work          the suite's scratch directory
 #   top_builddir  the build tree
-#   t, failed     the TAP counters, 0 at the start
+# and suite_start sets work (the scratch directory), the TAP counters t and
+# failed, and empties qemu_pid and console.
 #
+#   suite_start WHAT NAME   root check, counters, $work, the EXIT trap
+#   elapsed MESSAGE         MESSAGE with the seconds since suite_start
 #   ok/not_ok DESCRIPTION   a TAP line, counted in $t (and $failed)
 #   note                    stdin as TAP comments
 #   check DESCRIPTION COMMAND...
@@ -35,6 +37,28 @@ here=$top_srcdir/tests/packaging
 cache=${DD_CACHE:-/var/cache/dmadirty}
 qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
 guestsh=$here/guestsh.py
+
+# suite_start: bails out unless root; $work is /var/tmp/dd-NAME.*.  The EXIT
+# trap stops the QEMU left in $qemu_pid, runs the suite's on_exit if it
+# defines one, and removes $work unless DD_KEEP=1.
+suite_start() {
+	if ((EUID != 0)); then
+		echo "Bail out! $1 needs root (debootstrap, chroot)"
+		exit 1
+	fi
+	t=0 failed=0 qemu_pid='' console=''
+	work=$(mktemp -d "/var/tmp/dd-$2.XXXXXX")
+	trap suite_cleanup EXIT
+	SECONDS=0
+}
+suite_cleanup() {
+	if [[ -n $qemu_pid ]] && kill -0 "$qemu_pid" 2>/dev/null; then
+		kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null
+	fi
+	if declare -F on_exit >/dev/null; then on_exit; fi
+	if [[ ${DD_KEEP:-} == 1 ]]; then echo "# kept $work"; else rm -rf "$work"; fi
+}
+elapsed() { echo "# [${SECONDS}s] $*"; }
 
 ok() { t=$((t + 1)); echo "ok $t - $*"; }
 not_ok() { t=$((t + 1)); failed=$((failed + 1)); echo "not ok $t - $*"; }

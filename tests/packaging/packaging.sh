@@ -26,30 +26,13 @@ set -uo pipefail
 ntests=15
 echo "1..$ntests"
 
-if ((EUID != 0)); then
-	echo "Bail out! the packaging test needs root (debootstrap, chroot)"
-	exit 1
-fi
-
-t=0
-failed=0
-
-work=$(mktemp -d /var/tmp/dd-packaging.XXXXXX)
-qemu_pid=
-console=
-cleanup() {
-	if [[ -n $qemu_pid ]] && kill -0 "$qemu_pid" 2>/dev/null; then
-		kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null
-	fi
+suite_start "the packaging test" packaging
+on_exit() {
 	if ((failed)) && [[ -s $console ]]; then
 		echo "# ---- guest console (last 150 lines)"
 		tail -n 150 "$console" | note
 	fi
-	if [[ ${DD_KEEP:-} == 1 ]]; then echo "# kept $work"; else rm -rf "$work"; fi
 }
-trap cleanup EXIT
-SECONDS=0
-elapsed() { echo "# [${SECONDS}s] $*"; }
 
 skip_rest() {	# skip_rest REASON: the remaining tests cannot run
 	while ((t < ntests)); do t=$((t + 1)); echo "not ok $t - $1 # skipped after failure"; failed=$((failed + 1)); done
