@@ -67,6 +67,11 @@
 #   vm_modprobe NAME [PARAM=VAL...]  load a --module NAME and its
 #                                    dependencies in order (once each)
 #   vm_insmod NAME [PARAM=VAL...]    insmod /modules/NAME.ko (from --ko)
+#   vm_port NAME [SECONDS]           prints the /dev node of the
+#                                    virtio-serial port NAME, waiting for
+#                                    it at most SECONDS (default 10): ports
+#                                    appear one by one as virtio_console
+#                                    probes them
 #
 # Test scripts print their results on the console; the host side greps LOG
 # (see vm_tap_from_log for the "VMTAP ok ..." convention).
@@ -209,6 +214,20 @@ vm_modprobe() {
 vm_insmod() {
 	_n=$1; shift
 	insmod "/modules/$_n.ko" "$@"
+}
+vm_port() {
+	_i=0
+	while [ $_i -lt $((${2:-10} * 10)) ]; do
+		for _p in /sys/class/virtio-ports/*; do
+			if [ "$(cat "$_p/name" 2>/dev/null)" = "$1" ] && [ -e "/dev/${_p##*/}" ]; then
+				echo "/dev/${_p##*/}"
+				return 0
+			fi
+		done
+		usleep 100000
+		_i=$((_i + 1))
+	done
+	return 1
 }
 EOF
 	mkdir -p "$root/modules/dep"

@@ -5,18 +5,8 @@ for m in virtio_pci virtio_console; do
 	[ -e "/modules/dep/$m" ] && vm_modprobe "$m"
 done
 vm_insmod dmadirty || { echo "DDINFO insmod dmadirty failed"; exit 1; }
-i=0 dev=''
-while [ -z "$dev" ] && [ $i -lt 100 ]; do
-	for p in /sys/class/virtio-ports/*; do
-		[ "$(cat "$p/name" 2>/dev/null)" = org.dmadirty.agent.0 ] && dev=/dev/${p##*/}
-	done
-	if [ -z "$dev" ] || [ ! -e "$dev" ]; then
-		dev=''
-		usleep 100000
-	fi
-	i=$((i + 1))
-done
-[ -n "$dev" ] || { echo "DDINFO no virtio-serial port org.dmadirty.agent.0"; exit 1; }
+dev=$(vm_port org.dmadirty.agent.0) ||
+	{ echo "DDINFO no virtio-serial port org.dmadirty.agent.0"; exit 1; }
 echo "DDSTEP agent-up $dev"
 dmadirty-agent -m virtio-serial -p "$dev" -v
 echo "DDINFO dmadirty-agent exited $?"

@@ -15,11 +15,8 @@ marked=/sys/class/misc/dmadirty/pages_marked
 ls "$drv" | grep -q '^0000:' || { echo "DDINFO no pci-testdev bound to $drv"; exit 1; }
 echo "hold 0 16384" >/sys/kernel/debug/dmadirty_dmatest/run ||
 	{ echo "DDINFO cannot map the held buffer"; exit 1; }
-dev=''
-for p in /sys/class/virtio-ports/*; do
-	[ "$(cat "$p/name" 2>/dev/null)" = org.dmadirty.agent.0 ] && dev=/dev/${p##*/}
-done
-[ -n "$dev" ] && [ -e "$dev" ] || { echo "DDINFO no virtio-serial port org.dmadirty.agent.0"; exit 1; }
+dev=$(vm_port org.dmadirty.agent.0) ||
+	{ echo "DDINFO no virtio-serial port org.dmadirty.agent.0"; exit 1; }
 (
 	# The device leaves only when the host asks: no deadline of its own.
 	while ls "$drv" | grep -q '^0000:'; do

@@ -38,18 +38,10 @@ echo "$nvme" >/sys/bus/pci/drivers_probe
 [ -c "/dev/vfio/$group" ] || fail "no /dev/vfio/$group"
 echo "L1 vfio $nvme group $group"
 
-ports=
-i=0
-while [ $i -lt 300 ]; do
-	ports=$(for p in /sys/class/virtio-ports/*; do
-		[ -e "$p/name" ] && echo "$(cat "$p/name") /dev/${p##*/}"
-	done)
-	echo "$ports" | grep -q '^vfio.ctl ' && break
-	usleep 100000
-	i=$((i + 1))
-done
-ctl=$(echo "$ports" | sed -n 's/^vfio.ctl //p')
-[ -c "${ctl:-/nonexistent}" ] || fail "no virtio-serial port vfio.ctl"
+ctl=$(vm_port vfio.ctl 30) && [ -c "$ctl" ] || fail "no virtio-serial port vfio.ctl"
+ports=$(for p in /sys/class/virtio-ports/*; do
+	[ -e "$p/name" ] && echo "$(cat "$p/name") /dev/${p##*/}"
+done)
 exec 3<>"$ctl"
 echo "L1 ready"
 # A read returns end-of-file while the host end of a port is not

@@ -12,28 +12,12 @@ fi
 vm_insmod dmadirty_e2e || { echo "E2E-FAIL: insmod dmadirty_e2e"; exit 1; }
 
 ctl=/sys/kernel/debug/dmadirty_e2e/ctl
-port=
-agent=
-# The ports appear one by one as virtio_console probes them: wait, at most
-# 10 s, until every port this guest needs is there.
-i=0
-while [ $i -lt 100 ]; do
-	for d in /sys/class/virtio-ports/*; do
-		case $(cat "$d/name" 2>/dev/null) in
-		org.dmadirty.e2e.0) port=/dev/${d##*/} ;;
-		org.dmadirty.agent.0) agent=/dev/${d##*/} ;;
-		esac
-	done
-	[ -n "$port" ] && [ -e "$port" ] &&
-		{ [ ! -x /bin/dmadirty-agent ] || { [ -n "$agent" ] && [ -e "$agent" ]; }; } && break
-	usleep 100000
-	i=$((i + 1))
-done
-[ -n "$port" ] && [ -e "$ctl" ] || { echo "E2E-FAIL: no test port or driver"; exit 1; }
-[ ! -x /bin/dmadirty-agent ] || [ -n "$agent" ] ||
-	{ echo "E2E-FAIL: no virtio-serial port org.dmadirty.agent.0"; exit 1; }
+port=$(vm_port org.dmadirty.e2e.0) && [ -e "$ctl" ] ||
+	{ echo "E2E-FAIL: no test port or driver"; exit 1; }
 
-if [ -x /bin/dmadirty-agent ] && [ -n "$agent" ]; then
+if [ -x /bin/dmadirty-agent ]; then
+	agent=$(vm_port org.dmadirty.agent.0) ||
+		{ echo "E2E-FAIL: no virtio-serial port org.dmadirty.agent.0"; exit 1; }
 	mkdir -p /etc/dmadirty/hooks.d
 	dmadirty-agent -m virtio-serial -p "$agent" >/tmp/agent.log 2>&1 &
 fi
