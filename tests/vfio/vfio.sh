@@ -49,13 +49,8 @@ fi
 ok "patched QEMU for L1: $qemu"
 
 # dmadirty.ko with the kernel's own toolchain, as DKMS builds it.
-mkdir -p "$out/kmod/proto"
-if ! cp "$src"/kmod/Makefile "$src"/kmod/Kbuild "$src"/kmod/probe.sh "$src"/kmod/*.c \
-	"$src"/kmod/*.h "$out/kmod/" ||
-	! cp "$src"/proto/dmadirty_uapi.h "$src"/proto/dmadirty_vendor.h "$out/kmod/proto/"; then
-	bail "cannot copy kmod/"
-fi
-vm_kbuild "$kver" "$out/kmod" -s -j2 >"$out/kmod.log" 2>&1 ||
+. "$src/tests/vm/build-modules.sh"
+vm_build_kmod "$kver" "$out/mods" >"$out/kmod.log" 2>&1 ||
 	bail "dmadirty.ko for $kver does not build" "$out/kmod.log"
 # The guest programs: static, so no library of this machine matters.
 for p in nvme-reader ramcmp; do
@@ -67,7 +62,7 @@ ok "dmadirty.ko for $kver, nvme-reader and ramcmp"
 vm_vmlinux "$kver" "$out/vmlinux" 2>"$out/vmlinux.log" ||
 	bail "no PVH-bootable vmlinux for $kver" "$out/vmlinux.log"
 # Without debug information: 80 KiB instead of 1.3 MiB to unpack and load.
-strip --strip-debug -o "$out/dmadirty.ko" "$out/kmod/dmadirty.ko" || bail "cannot strip dmadirty.ko"
+strip --strip-debug -o "$out/dmadirty.ko" "$out/mods/$kver/dmadirty.ko" || bail "cannot strip dmadirty.ko"
 vm_initramfs "$out/l2.gz" "$kver" "$src/tests/vfio/l2-guest.sh" \
 	--module nvme --ko "$out/dmadirty.ko" --bin "$agent" \
 	--bin "$out/nvme-reader" 2>"$out/l2.log" || bail "L2's initramfs" "$out/l2.log"
