@@ -41,18 +41,6 @@ dmadirty_register_sysctl(const char *path, struct ctl_table *table, size_t n)
 #endif
 }
 
-/*
- * kmap_local_page() from 5.11.  Before it, the linear map: x86-64, the only
- * architecture the module supports, has no highmem.
- */
-#ifdef HAVE_KMAP_LOCAL_PAGE
-#define dmadirty_kmap(page)	kmap_local_page(page)
-#define dmadirty_kunmap(va)	kunmap_local(va)
-#else
-#define dmadirty_kmap(page)	page_address(page)
-#define dmadirty_kunmap(va)	do { } while (0)
-#endif
-
 /* Is @paddr a swiotlb bounce slot of @dev? */
 static inline bool dmadirty_is_swiotlb(struct device *dev, phys_addr_t paddr)
 {
@@ -111,8 +99,16 @@ static inline void dmadirty_clear_skip_sync_bit(struct device *dev)
 #elif defined(HAVE_DEV_DMA_SKIP_SYNC)
 #define DMADIRTY_CAN_CLEAR_SKIP_SYNC	1
 int dmadirty_skip_sync_init(void);
-bool dmadirty_test_skip_sync(struct device *dev);
 void dmadirty_clear_skip_sync_bit(struct device *dev);
+/* Where dmadirty_skip_sync_init() found the bitfield: inline, for the hooks. */
+extern unsigned int dmadirty_skip_sync_word;	/* in longs from dev */
+extern unsigned int dmadirty_skip_sync_bit;
+
+static inline bool dmadirty_test_skip_sync(struct device *dev)
+{
+	return test_bit(dmadirty_skip_sync_bit,
+			(unsigned long *)dev + dmadirty_skip_sync_word);
+}
 #else
 #define DMADIRTY_CAN_CLEAR_SKIP_SYNC	0
 static inline int dmadirty_skip_sync_init(void)

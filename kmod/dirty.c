@@ -23,6 +23,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/ftrace.h>
+#include <linux/hash.h>
 #include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/kallsyms.h>
@@ -99,15 +100,12 @@ static void dmadirty_mark_phys(phys_addr_t phys, size_t size)
 
 	while (phys < end) {
 		size_t len = min_t(u64, end - phys, PAGE_SIZE - offset_in_page(phys));
-		unsigned long pfn = PHYS_PFN(phys);
-		void *va;
 
 		if (!ram)
-			ram = dmadirty_ram_run(pfn);
+			ram = dmadirty_ram_run(PHYS_PFN(phys));
 		if (ram) {
-			va = dmadirty_kmap(pfn_to_page(pfn));
-			dmadirty_touch(va + offset_in_page(phys), len);
-			dmadirty_kunmap(va);
+			/* x86-64 keeps all of System RAM in its linear map. */
+			dmadirty_touch(phys_to_virt(phys), len);
 			marked++;
 			ram--;
 		} else {
@@ -190,31 +188,31 @@ static bool dmadirty_dir_written(unsigned long dir)
 }
 
 /*
- * The handlers get the first five arguments of the hooked function.
+ * The handlers read the arguments of the hooked function from the ftrace
+ * registers, only those they use.
  *
  * dma_unmap_page_attrs(dev, addr, size, dir, attrs),
  * dma_unmap_phys(dev, addr, size, dir, attrs) and
  * [__]dma_sync_single_for_cpu(dev, addr, size, dir)
  */
-static void dmadirty_on_single(const unsigned long *arg)
+static void dmadirty_on_single(struct device *dev, dmadirty_fregs_t *regs)
 {
-	struct device *dev = (struct device *)arg[0];
+	size_t size = dmadirty_farg(regs, 2);
 
-	if (dev && arg[2] && dmadirty_dir_written(arg[3]))
-		dmadirty_mark_dma(dev, arg[1], arg[2]);
+	if (size && dmadirty_dir_written(dmadirty_farg(regs, 3)))
+		dmadirty_mark_dma(dev, dmadirty_farg(regs, 1), size);
 }
 
 /* dma_unmap_sg_attrs(dev, sg, nents, dir, attrs), [__]dma_sync_sg_for_cpu(dev, sg, nelems, dir) */
-static void dmadirty_on_sg(const unsigned long *arg)
+static void dmadirty_on_sg(struct device *dev, dmadirty_fregs_t *regs)
 {
-	struct device *dev = (struct device *)arg[0];
-	struct scatterlist *sgl = (struct scatterlist *)arg[1];
-	int nents = arg[2];
+	struct scatterlist *sgl = (struct scatterlist *)dmadirty_farg(regs, 1);
+	int nents = dmadirty_farg(regs, 2);
 	struct scatterlist *sg;
 	bool direct;
 	int i;
 
-	if (!dev || !sgl || !dmadirty_dir_written(arg[3]))
+	if (!sgl || !dmadirty_dir_written(dmadirty_farg(regs, 3)))
 		return;
 	/*
 	 * The CPU pages are sg_phys().  A direct mapping maps each entry one
@@ -235,23 +233,23 @@ static void dmadirty_on_sg(const unsigned long *arg)
 
 #ifdef HAVE_DMA_IOVA
 /* dma_iova_unlink(dev, state, offset, size, dir, attrs) */
-static void dmadirty_on_iova_unlink(const unsigned long *arg)
+static void dmadirty_on_iova_unlink(struct device *dev, dmadirty_fregs_t *regs)
 {
-	struct device *dev = (struct device *)arg[0];
-	struct dma_iova_state *state = (struct dma_iova_state *)arg[1];
+	struct dma_iova_state *state = (struct dma_iova_state *)dmadirty_farg(regs, 1);
+	size_t size = dmadirty_farg(regs, 3);
 
-	if (dev && state && arg[3] && dmadirty_dir_written(arg[4]))
-		dmadirty_mark_dma(dev, state->addr + arg[2], arg[3]);
+	if (state && size && dmadirty_dir_written(dmadirty_farg(regs, 4)))
+		dmadirty_mark_dma(dev, state->addr + dmadirty_farg(regs, 2), size);
 }
 
 /* dma_iova_destroy(dev, state, mapped_len, dir, attrs) */
-static void dmadirty_on_iova_destroy(const unsigned long *arg)
+static void dmadirty_on_iova_destroy(struct device *dev, dmadirty_fregs_t *regs)
 {
-	struct device *dev = (struct device *)arg[0];
-	struct dma_iova_state *state = (struct dma_iova_state *)arg[1];
+	struct dma_iova_state *state = (struct dma_iova_state *)dmadirty_farg(regs, 1);
+	size_t size = dmadirty_farg(regs, 2);
 
-	if (dev && state && arg[2] && dmadirty_dir_written(arg[3]))
-		dmadirty_mark_dma(dev, state->addr, arg[2]);
+	if (state && size && dmadirty_dir_written(dmadirty_farg(regs, 3)))
+		dmadirty_mark_dma(dev, state->addr, size);
 }
 #endif
 
@@ -259,10 +257,10 @@ static void dmadirty_on_iova_destroy(const unsigned long *arg)
  * dma_free_attrs(dev, size, cpu_addr, dma_handle, attrs): coherent memory
  * is marked through its CPU mapping as it is freed.
  */
-static void dmadirty_on_free(const unsigned long *arg)
+static void dmadirty_on_free(dmadirty_fregs_t *regs)
 {
-	size_t size = arg[1];
-	unsigned long a = arg[2];
+	size_t size = dmadirty_farg(regs, 1);
+	unsigned long a = dmadirty_farg(regs, 2);
 	unsigned long end = a + size;
 
 	if (!a || !size)
@@ -286,28 +284,32 @@ static void dmadirty_on_free(const unsigned long *arg)
 	}
 }
 
-#if DMADIRTY_CAN_CLEAR_SKIP_SYNC
 /*
- * dma_map_*(dev, ...), dma_iova_link(dev, ...), dma_need_unmap(dev): the
- * kernel recomputes dma_skip_sync in dma_set_mask(), so while dirtying is
- * on every map clears it again on its device, and so does the question a
- * driver asks, at map time, before deciding to skip its unmap.
+ * What a hooked function is to the callback.  A switch, not a function
+ * pointer: an indirect call costs a retpoline on most of the kernels we
+ * run on.
  */
-static void dmadirty_on_map(const unsigned long *arg)
-{
-	struct device *dev = (struct device *)arg[0];
-
-	if (dev)
-		dmadirty_clear_skip_sync(dev);
-}
-#endif
+enum dmadirty_kind {
+	DMADIRTY_SINGLE,	/* one DMA range: unmap_page, unmap_phys, sync_single */
+	DMADIRTY_SG,		/* a scatterlist: unmap_sg, sync_sg */
+	DMADIRTY_IOVA_UNLINK,
+	DMADIRTY_IOVA_DESTROY,
+	DMADIRTY_FREE,		/* coherent memory, by its CPU address */
+	/*
+	 * dma_map_*(dev, ...), dma_iova_link(dev, ...), dma_need_unmap(dev):
+	 * the kernel recomputes dma_skip_sync in dma_set_mask(), so while
+	 * dirtying is on every map clears it again on its device, and so does
+	 * the question a driver asks, at map time, before deciding to skip
+	 * its unmap.
+	 */
+	DMADIRTY_KEEP_SYNC,
+};
 
 struct dmadirty_hook {
 	const char *name;
 	unsigned long addr;	/* the function; 0: no handler in this build */
-	void (*fn)(const unsigned long *arg);
+	enum dmadirty_kind kind;
 	const char *callee;	/* a hooked function it may call to do its work */
-	bool keep_sync;		/* only there to keep dma_skip_sync clear */
 	/* Found at load. */
 	bool present;		/* the running kernel has it */
 	bool hooked;		/* in the ftrace filter */
@@ -315,32 +317,30 @@ struct dmadirty_hook {
 };
 
 /* __stringify() expands compat.h's names first. */
-#define DMADIRTY_HOOK(sym, handler, inner)				\
+#define DMADIRTY_HOOK(sym, k, inner)					\
 	{ .name = __stringify(sym), .addr = (unsigned long)sym,	\
-	  .fn = handler, .callee = inner }
-#define DMADIRTY_SYNC_HOOK(sym)						\
-	{ .name = __stringify(sym), .addr = (unsigned long)sym,	\
-	  .fn = dmadirty_on_map, .keep_sync = true }
+	  .kind = DMADIRTY_##k, .callee = inner }
+#define DMADIRTY_SYNC_HOOK(sym)	DMADIRTY_HOOK(sym, KEEP_SYNC, NULL)
 /* An entry point this build has no handler for: missing if the kernel has it. */
 #define DMADIRTY_NO_HOOK(sym)	{ .name = sym }
 
 static struct dmadirty_hook dmadirty_hooks[] = {
-	DMADIRTY_HOOK(dma_unmap_page_attrs, dmadirty_on_single, "dma_unmap_phys"),
-	DMADIRTY_HOOK(dma_unmap_sg_attrs, dmadirty_on_sg, NULL),
+	DMADIRTY_HOOK(dma_unmap_page_attrs, SINGLE, "dma_unmap_phys"),
+	DMADIRTY_HOOK(dma_unmap_sg_attrs, SG, NULL),
 #ifdef HAVE_DMA_MAP_PHYS
-	DMADIRTY_HOOK(dma_unmap_phys, dmadirty_on_single, NULL),
+	DMADIRTY_HOOK(dma_unmap_phys, SINGLE, NULL),
 #else
 	DMADIRTY_NO_HOOK("dma_unmap_phys"),
 #endif
 #ifdef HAVE_DMA_IOVA
-	DMADIRTY_HOOK(dma_iova_unlink, dmadirty_on_iova_unlink, NULL),
-	DMADIRTY_HOOK(dma_iova_destroy, dmadirty_on_iova_destroy, "dma_iova_unlink"),
+	DMADIRTY_HOOK(dma_iova_unlink, IOVA_UNLINK, NULL),
+	DMADIRTY_HOOK(dma_iova_destroy, IOVA_DESTROY, "dma_iova_unlink"),
 #else
 	DMADIRTY_NO_HOOK("dma_iova_unlink"),
 	DMADIRTY_NO_HOOK("dma_iova_destroy"),
 #endif
-	DMADIRTY_HOOK(dmadirty_sync_single_for_cpu, dmadirty_on_single, NULL),
-	DMADIRTY_HOOK(dmadirty_sync_sg_for_cpu, dmadirty_on_sg, NULL),
+	DMADIRTY_HOOK(dmadirty_sync_single_for_cpu, SINGLE, NULL),
+	DMADIRTY_HOOK(dmadirty_sync_sg_for_cpu, SG, NULL),
 #ifdef HAVE_DMA_SYNC_FOR_CPU_INTERNAL
 	DMADIRTY_NO_HOOK("dma_sync_single_for_cpu"),
 	DMADIRTY_NO_HOOK("dma_sync_sg_for_cpu"),
@@ -348,7 +348,7 @@ static struct dmadirty_hook dmadirty_hooks[] = {
 	DMADIRTY_NO_HOOK("__dma_sync_single_for_cpu"),
 	DMADIRTY_NO_HOOK("__dma_sync_sg_for_cpu"),
 #endif
-	DMADIRTY_HOOK(dma_free_attrs, dmadirty_on_free, NULL),
+	DMADIRTY_HOOK(dma_free_attrs, FREE, NULL),
 #if DMADIRTY_CAN_CLEAR_SKIP_SYNC
 	DMADIRTY_SYNC_HOOK(dma_map_page_attrs),
 	DMADIRTY_SYNC_HOOK(dma_map_sg_attrs),
@@ -364,44 +364,102 @@ static struct dmadirty_hook dmadirty_hooks[] = {
 #endif
 };
 
-/* The hook whose function starts at (or just before, for ENDBR) @ip. */
+/*
+ * The callback learns which function it is in from @ip, the address of
+ * the function's ftrace call: its start, or just past an ENDBR.  A table
+ * indexed by a hash of the address finds the hook in one load; it is
+ * filled at load with both places each hooked function's call can be, and
+ * never changes while the ops is registered.  Anything else (a collision,
+ * a call site elsewhere in the first 16 bytes) takes the scan.
+ */
+#define DMADIRTY_IP_BITS	6
+static const struct dmadirty_hook *dmadirty_ip_table[1 << DMADIRTY_IP_BITS];
+
+static bool dmadirty_hook_has(const struct dmadirty_hook *h, unsigned long ip)
+{
+	return h && h->hooked && ip - h->addr < 16;
+}
+
 static const struct dmadirty_hook *dmadirty_hook_at(unsigned long ip)
 {
+	const struct dmadirty_hook *h = dmadirty_ip_table[hash_long(ip, DMADIRTY_IP_BITS)];
 	int i;
 
+	if (likely(dmadirty_hook_has(h, ip)))
+		return h;
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
+		if (dmadirty_hook_has(&dmadirty_hooks[i], ip))
+			return &dmadirty_hooks[i];
+	return NULL;
+}
+
+static void dmadirty_ip_table_fill(void)
+{
+	int i, j;
+
+	memset(dmadirty_ip_table, 0, sizeof(dmadirty_ip_table));
 	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
 		const struct dmadirty_hook *h = &dmadirty_hooks[i];
 
-		if (h->hooked && ip - h->addr < 16)
-			return h;
+		if (!h->hooked)
+			continue;
+		/* Without and with an ENDBR64 (4 bytes) before the call. */
+		for (j = 0; j <= 4; j += 4) {
+			unsigned int slot = hash_long(h->addr + j, DMADIRTY_IP_BITS);
+
+			if (!dmadirty_ip_table[slot])
+				dmadirty_ip_table[slot] = h;
+		}
 	}
-	return NULL;
 }
 
 static void notrace dmadirty_ftrace_func(unsigned long ip, unsigned long parent_ip,
 					 struct ftrace_ops *op, dmadirty_fregs_t *regs)
 {
 	const struct dmadirty_hook *h = dmadirty_hook_at(ip);
-	unsigned long arg[5];
-	int i;
+	struct device *dev = (struct device *)dmadirty_farg(regs, 0);
 
-	if (!h)
+	if (unlikely(!h))
 		return;
-	for (i = 0; i < ARRAY_SIZE(arg); i++)
-		arg[i] = dmadirty_farg(regs, i);
-	if (!h->keep_sync)
+	if (h->kind == DMADIRTY_FREE) {
 		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
-	h->fn(arg);
-	if (h->keep_sync || !dmadirty_use_skip_sync())
+		dmadirty_on_free(regs);
+	}
+	if (unlikely(!dev))
 		return;
-	/* An unmap or sync also keeps its device's flag clear. */
-	if (arg[0])
-		dmadirty_clear_skip_sync((struct device *)arg[0]);
+	/*
+	 * Every hooked call keeps its device's flag clear: the map hooks
+	 * exist for it, and an unmap or sync clears it too.
+	 */
+	if (dmadirty_use_skip_sync() && unlikely(dmadirty_test_skip_sync(dev)))
+		dmadirty_clear_skip_sync(dev);
+	switch (h->kind) {
+	case DMADIRTY_SINGLE:
+		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
+		dmadirty_on_single(dev, regs);
+		break;
+	case DMADIRTY_SG:
+		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
+		dmadirty_on_sg(dev, regs);
+		break;
+#ifdef HAVE_DMA_IOVA
+	case DMADIRTY_IOVA_UNLINK:
+		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
+		dmadirty_on_iova_unlink(dev, regs);
+		break;
+	case DMADIRTY_IOVA_DESTROY:
+		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
+		dmadirty_on_iova_destroy(dev, regs);
+		break;
+#endif
+	default:
+		break;
+	}
 }
 
 /*
  * The callback may run preemptible (it needs no more: per-CPU counters are
- * single instructions, kmap_local and RCU readers allow it); ftrace's
+ * single instructions, the RAM lookup an RCU-sched reader); ftrace's
  * RCU-tasks waits cover it on unregister.
  */
 static struct ftrace_ops dmadirty_ops = {
@@ -526,7 +584,7 @@ static bool dmadirty_skip_sync_missing(void)
 static bool dmadirty_hook_missing(const struct dmadirty_hook *h)
 {
 	return h->present && !h->hooked && !h->nested &&
-	       (!h->keep_sync || dmadirty_use_skip_sync());
+	       (h->kind != DMADIRTY_KEEP_SYNC || dmadirty_use_skip_sync());
 }
 
 bool dmadirty_coverage_complete(void)
@@ -654,7 +712,7 @@ int dmadirty_dirty_init(bool kernel_has_sysctl)
 		h->present = !dmadirty_filter(&dmadirty_lookup_ops, h->name, 1);
 		if (!h->present || !h->addr)
 			continue;
-		if (h->keep_sync && !dmadirty_use_skip_sync())
+		if (h->kind == DMADIRTY_KEEP_SYNC && !dmadirty_use_skip_sync())
 			continue;
 		if (dmadirty_break_hook && !strcmp(dmadirty_break_hook, h->name)) {
 			pr_warn("break_hook: not hooking %s\n", h->name);
@@ -688,6 +746,7 @@ int dmadirty_dirty_init(bool kernel_has_sysctl)
 			h->hooked = false;
 		}
 	}
+	dmadirty_ip_table_fill();
 	if (!dmadirty_coverage_complete())
 		pr_warn("DMA coverage incomplete: dirtying cannot be turned on\n");
 	return 0;

@@ -13,6 +13,7 @@
 #define DMADIRTY_H
 
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/types.h>
 
 struct device;
@@ -54,9 +55,55 @@ void dmadirty_clear_all_skip_sync(void);
 unsigned int dmadirty_drain_block(void);
 
 /* ram.c */
+struct dmadirty_ram {
+	struct rcu_head rcu;
+	unsigned int nr;
+	struct {
+		unsigned long start;	/* first pfn */
+		unsigned long end;	/* last pfn + 1 */
+	} range[];
+};
+
+extern struct dmadirty_ram __rcu *dmadirty_ram;
+
 int dmadirty_ram_init(void);
 void dmadirty_ram_exit(void);
-unsigned long dmadirty_ram_run(unsigned long pfn);
+
+/*
+ * The number of RAM frames from @pfn to the end of its range, 0 when @pfn
+ * is not RAM.  Any context.  Inline: the hooks call it for every run of
+ * pages they mark.
+ */
+static inline unsigned long dmadirty_ram_run(unsigned long pfn)
+{
+	const struct dmadirty_ram *ram;
+	unsigned long run = 0;
+	unsigned int lo, hi;
+
+	/*
+	 * An RCU-sched reader: one per-CPU add, where rcu_read_lock() is a
+	 * call out of line on a preemptible kernel.  Since 4.20 every RCU
+	 * grace period, kfree_rcu()'s included, waits for it.
+	 */
+	rcu_read_lock_sched_notrace();
+	ram = rcu_dereference_sched(dmadirty_ram);
+	lo = 0;
+	hi = ram->nr;
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (pfn < ram->range[mid].start) {
+			hi = mid;
+		} else if (pfn >= ram->range[mid].end) {
+			lo = mid + 1;
+		} else {
+			run = ram->range[mid].end - pfn;
+			break;
+		}
+	}
+	rcu_read_unlock_sched_notrace();
+	return run;
+}
 
 /* bridge.c */
 int dmadirty_bridge_init(void);

@@ -38,8 +38,8 @@
  * clear it again, and a neighbour only changes at bind, unbind or
  * offline, when the device has no DMA in flight.
  */
-static unsigned int dmadirty_skip_sync_word;	/* in longs from dev */
-static unsigned int dmadirty_skip_sync_bit;
+unsigned int dmadirty_skip_sync_word;
+unsigned int dmadirty_skip_sync_bit;
 
 int dmadirty_skip_sync_init(void)
 {
@@ -63,12 +63,6 @@ int dmadirty_skip_sync_init(void)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-bool dmadirty_test_skip_sync(struct device *dev)
-{
-	return test_bit(dmadirty_skip_sync_bit,
-			(unsigned long *)dev + dmadirty_skip_sync_word);
 }
 
 void dmadirty_clear_skip_sync_bit(struct device *dev)

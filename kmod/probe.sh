@@ -63,10 +63,6 @@ static int h(const struct ctl_table *t, int w, void *b, size_t *l, loff_t *o)
 { return 0; }
 struct ctl_table t = { .proc_handler = h };'
 
-probe kmap_local_page "linux/module.h linux/highmem.h" '
-void p(struct page *page);
-void p(struct page *page) { kunmap_local(kmap_local_page(page)); }'
-
 probe swiotlb_find_pool "linux/module.h linux/swiotlb.h" '
 bool p(struct device *dev);
 bool p(struct device *dev) { return swiotlb_find_pool(dev, 0) != NULL; }'

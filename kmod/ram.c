@@ -20,16 +20,7 @@
 
 #include "dmadirty.h"
 
-struct dmadirty_ram {
-	struct rcu_head rcu;
-	unsigned int nr;
-	struct {
-		unsigned long start;	/* first pfn */
-		unsigned long end;	/* last pfn + 1 */
-	} range[];
-};
-
-static struct dmadirty_ram __rcu *dmadirty_ram;
+struct dmadirty_ram __rcu *dmadirty_ram;
 static DEFINE_MUTEX(dmadirty_ram_lock);
 
 struct dmadirty_ram_walk {
@@ -96,36 +87,6 @@ static int dmadirty_ram_reload(void)
 	if (old)
 		kfree_rcu(old, rcu);
 	return 0;
-}
-
-/*
- * The number of RAM frames from @pfn to the end of its range, 0 when @pfn
- * is not RAM.  Any context; callers stay within one call of the hook.
- */
-unsigned long dmadirty_ram_run(unsigned long pfn)
-{
-	const struct dmadirty_ram *ram;
-	unsigned long run = 0;
-	unsigned int lo, hi;
-
-	rcu_read_lock();
-	ram = rcu_dereference(dmadirty_ram);
-	lo = 0;
-	hi = ram->nr;
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (pfn < ram->range[mid].start) {
-			hi = mid;
-		} else if (pfn >= ram->range[mid].end) {
-			lo = mid + 1;
-		} else {
-			run = ram->range[mid].end - pfn;
-			break;
-		}
-	}
-	rcu_read_unlock();
-	return run && pfn_valid(pfn) ? run : 0;
 }
 
 static int dmadirty_ram_notify(struct notifier_block *nb, unsigned long action,
