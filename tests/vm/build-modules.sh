@@ -17,11 +17,11 @@ vm_build_kmod() {
 	cp "$src"/tests/vm/modules/Kbuild "$src"/tests/vm/modules/Makefile \
 		"$src"/tests/vm/modules/*.c "$out/modules/"
 	cp "$src"/proto/dmadirty_vendor.h "$out/modules/proto/"
-	# The test modules use the module's compile probes (HAVE_*).
+	# The test modules use the module's compile probes (HAVE_*) and compat.h.
 	# W=1, and any compiler or modpost warning fails the build (make's
 	# own, such as a jobserver note under make check, do not count).
 	vm_kbuild "$kver" "$out/kmod" -s W=1 >"$out/build.log" 2>&1 &&
-		cp "$out/kmod/dmadirty_config.h" "$out/modules/" &&
+		cp "$out/kmod/dmadirty_config.h" "$out/kmod/compat.h" "$out/modules/" &&
 		vm_kbuild "$kver" "$out/modules" -s W=1 >>"$out/build.log" 2>&1 ||
 		{ cat "$out/build.log" >&2; return 1; }
 	if grep -E '(\.[ch]:[0-9]+(:[0-9]+)?: warning:|^cc1: warning:|^WARNING: modpost)' "$out/build.log" >&2; then

@@ -26,6 +26,12 @@
  *                              need not be RAM (expected: 0 pages marked)
  *       watch OFF LEN          map, unmap under a write watchpoint on the word
  *                              dmadirty touches; "hits" counts the writes seen
+ *
+ *   echo "FUNCTION..." > /sys/kernel/debug/dmadirty_dmatest/floor
+ *       hooks the named functions with an ftrace ops whose callback does
+ *       nothing, registered as dmadirty registers its own (an empty write
+ *       removes it): "bench" then measures what the hooks cost before
+ *       dmadirty's callback does any work, the floor of its armed path.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -42,6 +48,7 @@
 #include <linux/slab.h>
 
 #include "dmadirty_config.h"
+#include "compat.h"
 
 #define DMATEST_MAX_SG	16
 
@@ -311,6 +318,61 @@ static int dmatest_watch(struct device *dev, unsigned int off, unsigned int len)
 	return dma_mapping_error(dev, addr) ? -EIO : 0;
 }
 
+static void notrace dmatest_floor_func(unsigned long ip, unsigned long parent_ip,
+					struct ftrace_ops *op, dmadirty_fregs_t *regs)
+{
+}
+
+static struct ftrace_ops dmatest_floor_ops = {
+	.func = dmatest_floor_func,
+	.flags = DMADIRTY_FTRACE_FLAGS,
+};
+static bool dmatest_floor_on;
+
+static void dmatest_floor_off(void)
+{
+	if (dmatest_floor_on)
+		unregister_ftrace_function(&dmatest_floor_ops);
+	dmatest_floor_on = false;
+	ftrace_set_filter(&dmatest_floor_ops, NULL, 0, 1);
+}
+
+static ssize_t dmatest_floor_write(struct file *file, const char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	char buf[512], *p = buf, *name;
+	unsigned int n = 0;
+	int ret = 0;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+
+	mutex_lock(&dmatest_lock);
+	dmatest_floor_off();
+	while ((name = strsep(&p, " \n")) && !ret) {
+		if (!*name)
+			continue;
+		ret = ftrace_set_filter(&dmatest_floor_ops, name, strlen(name), 0);
+		n++;
+	}
+	/* An empty filter would trace every function: register only a list. */
+	if (!ret && n)
+		ret = register_ftrace_function(&dmatest_floor_ops);
+	dmatest_floor_on = !ret;
+	if (ret)
+		ftrace_set_filter(&dmatest_floor_ops, NULL, 0, 1);
+	mutex_unlock(&dmatest_lock);
+	return ret ? ret : count;
+}
+
+static const struct file_operations dmatest_floor_fops = {
+	.owner = THIS_MODULE,
+	.write = dmatest_floor_write,
+};
+
 static ssize_t dmatest_run_write(struct file *file, const char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
@@ -424,11 +486,15 @@ static int __init dmatest_init(void)
 	debugfs_create_u64("expected", 0400, dmatest_dir, &dmatest_expected);
 	debugfs_create_u64("ns", 0400, dmatest_dir, &dmatest_ns);
 	debugfs_create_u64("hits", 0400, dmatest_dir, &dmatest_hits);
+	debugfs_create_file("floor", 0200, dmatest_dir, NULL, &dmatest_floor_fops);
 	return pci_register_driver(&dmatest_driver);
 }
 
 static void __exit dmatest_exit(void)
 {
+	mutex_lock(&dmatest_lock);
+	dmatest_floor_off();
+	mutex_unlock(&dmatest_lock);
 	pci_unregister_driver(&dmatest_driver);
 	debugfs_remove_recursive(dmatest_dir);
 }
