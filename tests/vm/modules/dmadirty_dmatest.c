@@ -319,7 +319,7 @@ static int dmatest_watch(struct device *dev, unsigned int off, unsigned int len)
 }
 
 static void notrace dmatest_floor_func(unsigned long ip, unsigned long parent_ip,
-					struct ftrace_ops *op, dmadirty_fregs_t *regs)
+				       struct ftrace_ops *op, dmadirty_fregs_t *regs)
 {
 }
 
@@ -327,6 +327,7 @@ static struct ftrace_ops dmatest_floor_ops = {
 	.func = dmatest_floor_func,
 	.flags = DMADIRTY_FTRACE_FLAGS,
 };
+
 static bool dmatest_floor_on;
 
 static void dmatest_floor_off(void)
@@ -352,7 +353,7 @@ static ssize_t dmatest_floor_write(struct file *file, const char __user *ubuf,
 
 	mutex_lock(&dmatest_lock);
 	dmatest_floor_off();
-	while ((name = strsep(&p, " \n")) && !ret) {
+	while ((name = strsep(&p, "\n\t ")) && !ret) {
 		if (!*name)
 			continue;
 		ret = ftrace_set_filter(&dmatest_floor_ops, name, strlen(name), 0);
