@@ -421,10 +421,10 @@ static void notrace dmadirty_ftrace_func(unsigned long ip, unsigned long parent_
 
 	if (unlikely(!h))
 		return;
-	if (h->kind == DMADIRTY_FREE) {
+	if (h->kind != DMADIRTY_KEEP_SYNC)
 		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
+	if (h->kind == DMADIRTY_FREE)
 		dmadirty_on_free(regs);
-	}
 	if (unlikely(!dev))
 		return;
 	/*
@@ -435,20 +435,16 @@ static void notrace dmadirty_ftrace_func(unsigned long ip, unsigned long parent_
 		dmadirty_clear_skip_sync(dev);
 	switch (h->kind) {
 	case DMADIRTY_SINGLE:
-		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 		dmadirty_on_single(dev, regs);
 		break;
 	case DMADIRTY_SG:
-		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 		dmadirty_on_sg(dev, regs);
 		break;
 #ifdef HAVE_DMA_IOVA
 	case DMADIRTY_IOVA_UNLINK:
-		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 		dmadirty_on_iova_unlink(dev, regs);
 		break;
 	case DMADIRTY_IOVA_DESTROY:
-		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 		dmadirty_on_iova_destroy(dev, regs);
 		break;
 #endif

@@ -318,6 +318,17 @@ static int dmatest_watch(struct device *dev, unsigned int off, unsigned int len)
 	return dma_mapping_error(dev, addr) ? -EIO : 0;
 }
 
+/* A command written to debugfs, as a string. */
+static int dmatest_copy_in(char *buf, size_t size, const char __user *ubuf, size_t count)
+{
+	if (count >= size)
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	return 0;
+}
+
 static void notrace dmatest_floor_func(unsigned long ip, unsigned long parent_ip,
 				       struct ftrace_ops *op, dmadirty_fregs_t *regs)
 {
@@ -343,13 +354,11 @@ static ssize_t dmatest_floor_write(struct file *file, const char __user *ubuf,
 {
 	char buf[512], *p = buf, *name;
 	unsigned int n = 0;
-	int ret = 0;
+	int ret;
 
-	if (count >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
-	buf[count] = '\0';
+	ret = dmatest_copy_in(buf, sizeof(buf), ubuf, count);
+	if (ret)
+		return ret;
 
 	mutex_lock(&dmatest_lock);
 	dmatest_floor_off();
@@ -383,11 +392,9 @@ static ssize_t dmatest_run_write(struct file *file, const char __user *ubuf,
 	struct device *dev;
 	int ret;
 
-	if (count >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
-	buf[count] = '\0';
+	ret = dmatest_copy_in(buf, sizeof(buf), ubuf, count);
+	if (ret)
+		return ret;
 
 	mutex_lock(&dmatest_lock);
 	if (!dmatest_pdev) {
