@@ -229,6 +229,18 @@ on_writable(int fd, GIOCondition cond, gpointer user_data)
 	 * seen connected yet is still connecting: wait for SIGIO.
 	 */
 	if ((cond & (G_IO_HUP | G_IO_ERR)) && !(cond & G_IO_OUT)) {
+		/*
+		 * The revents of one poll are dispatched after any source the
+		 * same main-loop iteration dispatched first: a SIGIO for a host
+		 * that has connected since makes this hang-up stale.
+		 */
+		if (!is_socket_method(ch) && host_connected(ch)) {
+			g_debug("the host connected after the poll that saw it away: writing");
+			ch->host_seen = TRUE;
+			ch->host_away = FALSE;
+			update_watches(ch);
+			return G_SOURCE_REMOVE;
+		}
 		if (!is_socket_method(ch) && !ch->host_seen) {
 			g_debug("the host is not connected yet: the reply waits for it");
 			ch->host_away = TRUE;
