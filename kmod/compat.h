@@ -9,7 +9,6 @@
 #include <linux/blk-mq.h>
 #include <linux/device.h>
 #include <linux/ftrace.h>
-#include <linux/highmem.h>
 #include <linux/swiotlb.h>
 #include <linux/sysctl.h>
 

@@ -24,7 +24,6 @@
 #include <linux/fs.h>
 #include <linux/ftrace.h>
 #include <linux/hash.h>
-#include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/kallsyms.h>
 #include <linux/module.h>
