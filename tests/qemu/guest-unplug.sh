@@ -19,8 +19,13 @@ dev=$(vm_port org.dmadirty.agent.0) ||
 	{ echo "DDINFO no virtio-serial port org.dmadirty.agent.0"; exit 1; }
 (
 	# The device leaves only when the host asks: no deadline of its own.
-	while ls "$drv" | grep -q '^0000:'; do
-		before=$(cat "$marked")
+	# A count read before the driver's link is seen in place was read
+	# before remove() began: the link goes first.
+	before=
+	while :; do
+		now=$(cat "$marked")
+		ls "$drv" | grep -q '^0000:' || break
+		before=$now
 		usleep 20000
 	done
 	# The driver's link goes before its remove() runs: read the count
