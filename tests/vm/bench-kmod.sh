@@ -84,7 +84,7 @@ while read -r name kver; do
 				ns["on4k"] / ns["after4k"], ""
 			printf "  %-52s %8.2f %8s\n", "floor / not loaded: ftrace entry, empty callbacks", \
 				ns["floor4k"] / ns["notloaded4k"], ""
-			printf "  %-52s %8.1f %8s\n", "dmadirty's callbacks, ns per iteration above the floor", \
+			printf "  %-52s %8.1f %8s\n", "callbacks above the floor, ns per iteration", \
 				ns["on4k"] - ns["floor4k"], ""
 			printf "  %-52s %8.3f %8s\n", "loaded but off / not loaded", ns["off4k"] / ns["notloaded4k"], "<= 1.02"
 			printf "  %-52s %8.3f %8s\n", "off after dirtying / not loaded", ns["after4k"] / ns["notloaded4k"], ""
