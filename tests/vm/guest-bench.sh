@@ -14,7 +14,7 @@
 #         armed, flags cleared, block queues drained)
 N=${BENCH_N:-20000}
 ROUNDS=${BENCH_ROUNDS:-7}
-FIO_ROUNDS=${BENCH_FIO_ROUNDS:-3}
+FIO_ROUNDS=${BENCH_FIO_ROUNDS:-5}
 T=/sys/kernel/debug/dmadirty_dmatest
 C=/sys/class/misc/dmadirty
 SYSCTL=/proc/sys/vm/dma_mark_dirty
