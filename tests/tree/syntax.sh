@@ -8,13 +8,13 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top_srcdir" || exit 1
 
 # The tree's shell scripts: *.sh, and files without the suffix whose first
-# line names sh or bash.  Build and VCS directories, and what autoreconf
-# and configure generate, are not the tree.
+# line names sh or bash.  Build and VCS directories, what autoreconf and
+# configure generate, and backups (*~) are not the tree.
 scripts() {
 	find . \( -name .git -o -name '_build*' -o -name autom4te.cache \
 		-o -name build-aux -o -name '*.work' \) -prune -o \
 		-type f ! -name configure ! -name config.status ! -name libtool \
-		-print | sort |
+		! -name '*~' -print | sort |
 	while read -r f; do
 		case $f in
 		*.sh) echo "${f#./}" ;;
