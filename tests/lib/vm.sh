@@ -215,6 +215,15 @@ vm_insmod() {
 	_n=$1; shift
 	insmod "/modules/$_n.ko" "$@"
 }
+# vm_wait_for DEADLINE-TENTHS TEST-EXPR: poll a condition, 0.1 s apart.
+vm_wait_for() {
+	_n=0
+	while ! eval "$2"; do
+		[ $_n -ge "$1" ] && return 1
+		usleep 100000
+		_n=$((_n + 1))
+	done
+}
 vm_port() {
 	_i=0
 	while [ $_i -lt $((${2:-10} * 10)) ]; do

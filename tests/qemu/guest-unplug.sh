@@ -30,11 +30,7 @@ dev=$(vm_port org.dmadirty.agent.0) ||
 	done
 	# The driver's link goes before its remove() runs: read the count
 	# once remove() has said it unmapped the buffer (10 s at most).
-	i=0
-	while ! dmesg | grep -q 'dmadirty_dmatest: remove:' && [ $i -lt 100 ]; do
-		usleep 100000
-		i=$((i + 1))
-	done
+	vm_wait_for 100 "dmesg | grep -q 'dmadirty_dmatest: remove:'"
 	after=$(cat "$marked")
 	dmesg | grep 'dmadirty_dmatest: remove:'
 	echo "DDSTEP released marked-before=$before marked-after=$after"
