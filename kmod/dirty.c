@@ -349,11 +349,13 @@ static struct dmadirty_hook dmadirty_hooks[] = {
 #endif
 	DMADIRTY_HOOK(dma_free_attrs, FREE, NULL),
 #if DMADIRTY_CAN_CLEAR_SKIP_SYNC
-	DMADIRTY_SYNC_HOOK(dma_map_page_attrs),
-	DMADIRTY_SYNC_HOOK(dma_map_sg_attrs),
 #ifdef HAVE_DMA_MAP_PHYS
+	DMADIRTY_HOOK(dma_map_page_attrs, KEEP_SYNC, "dma_map_phys"),
 	DMADIRTY_SYNC_HOOK(dma_map_phys),
+#else
+	DMADIRTY_SYNC_HOOK(dma_map_page_attrs),
 #endif
+	DMADIRTY_SYNC_HOOK(dma_map_sg_attrs),
 #ifdef HAVE_DMA_IOVA
 	DMADIRTY_SYNC_HOOK(dma_iova_link),
 #endif
