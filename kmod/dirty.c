@@ -55,15 +55,39 @@ static bool dmadirty_use_skip_sync(void)
 	return DMADIRTY_CAN_CLEAR_SKIP_SYNC && dmadirty_skip_sync_clear;
 }
 
-/* Locked add of 0 on the widest aligned word inside [p, p + len). */
-static void dmadirty_touch(void *p, size_t len)
+/* A cmpxchg of a byte or half-word with itself: a write that keeps it. */
+static noinline void dmadirty_touch_small(void *p, size_t len)
+{
+	unsigned long w = ALIGN((unsigned long)p, sizeof(u16));
+
+	if (w + sizeof(u16) <= (unsigned long)p + len) {
+		u16 *q = (u16 *)w;
+		u16 v = READ_ONCE(*q);
+
+		while (cmpxchg(q, v, v) != v)
+			v = READ_ONCE(*q);
+	} else {
+		u8 *q = p;
+		u8 v = READ_ONCE(*q);
+
+		while (cmpxchg(q, v, v) != v)
+			v = READ_ONCE(*q);
+	}
+}
+
+/*
+ * Locked add of 0 on the widest aligned word inside [p, p + len).  Inline:
+ * every page marked passes here, and a range of 8 bytes or more, the
+ * usual case, holds an aligned u64.
+ */
+static __always_inline void dmadirty_touch(void *p, size_t len)
 {
 	unsigned long a = (unsigned long)p;
 	unsigned long end = a + len;
 	unsigned long w;
 
 	w = ALIGN(a, sizeof(u64));
-	if (w + sizeof(u64) <= end) {
+	if (likely(w + sizeof(u64) <= end)) {
 		atomic64_add(0, (atomic64_t *)w);
 		return;
 	}
@@ -72,22 +96,7 @@ static void dmadirty_touch(void *p, size_t len)
 		atomic_add(0, (atomic_t *)w);
 		return;
 	}
-	w = ALIGN(a, sizeof(u16));
-	if (w + sizeof(u16) <= end) {
-		u16 *q = (u16 *)w;
-		u16 v = READ_ONCE(*q);
-
-		while (cmpxchg(q, v, v) != v)
-			v = READ_ONCE(*q);
-		return;
-	}
-	{
-		u8 *q = p;
-		u8 v = READ_ONCE(*q);
-
-		while (cmpxchg(q, v, v) != v)
-			v = READ_ONCE(*q);
-	}
+	dmadirty_touch_small(p, len);
 }
 
 /* Mark [phys, phys + size): one touch per page, RAM only. */
@@ -131,7 +140,8 @@ static struct iommu_domain *dmadirty_dma_domain(struct device *dev)
 	return NULL;
 }
 
-static void dmadirty_mark_cpu(struct device *dev, phys_addr_t phys, size_t size)
+static __always_inline void dmadirty_mark_cpu(struct device *dev, phys_addr_t phys,
+					      size_t size)
 {
 	if (dmadirty_is_swiotlb(dev, phys))
 		dmadirty_count(DMADIRTY_CTR_SKIP_SWIOTLB,
