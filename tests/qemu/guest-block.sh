@@ -21,12 +21,7 @@ tap() {	# tap DESCRIPTION COMMAND...: ok when COMMAND succeeds
 	if "$@"; then echo "VMTAP ok - $_d"; else echo "VMTAP not ok - $_d"; fi
 }
 wait_seq() {	# wait_seq CFG OFF OLDSEQ: wait for the host sequence to move
-	i=0
-	while [ "$(rd32 "$1" $(($2 + 16)))" = "$3" ] && [ $i -lt 600 ]; do
-		usleep 100000
-		i=$((i + 1))
-	done
-	[ "$(rd32 "$1" $(($2 + 16)))" != "$3" ]
+	vm_wait_for 600 "[ \"\$(rd32 '$1' $(($2 + 16)))\" != '$3' ]"
 }
 
 found=0 cfg='' off=''

@@ -10,12 +10,7 @@ fail() { echo "L2-FAIL $*"; exit 1; }
 
 vm_modprobe nvme || fail "cannot load nvme"
 # The driver probes asynchronously: wait for the namespace, with a deadline.
-i=0
-while [ ! -b /dev/nvme0n1 ] && [ $i -lt 600 ]; do
-	usleep 100000
-	i=$((i + 1))
-done
-[ -b /dev/nvme0n1 ] || fail "no /dev/nvme0n1 after 60s"
+vm_wait_for 600 '[ -b /dev/nvme0n1 ]' || fail "no /dev/nvme0n1 after 60s"
 # The first MiB (reading all of it costs a minute, nested); nvme-reader
 # checks the data of every read again at the end.
 md5=$(dd if=/dev/nvme0n1 bs=64k count=16 2>/dev/null | md5sum | cut -d' ' -f1)
@@ -28,12 +23,7 @@ if [ "$(arg vfio.dirty)" = 1 ]; then
 	# block (a uevent on /dev/dmadirty): no host channel is needed, a
 	# unix socket nobody uses will do.
 	dmadirty-agent -m unix-listen -p /tmp/agent.sock &
-	i=0
-	while [ ! -S /tmp/agent.sock ] && [ $i -lt 300 ]; do
-		usleep 100000
-		i=$((i + 1))
-	done
-	[ -S /tmp/agent.sock ] || fail "dmadirty-agent did not start"
+	vm_wait_for 300 '[ -S /tmp/agent.sock ]' || fail "dmadirty-agent did not start"
 	echo "L2 agent up"
 fi
 nvme-reader /dev/nvme0n1 "$(arg vfio.bufs)" "$(arg vfio.bufkb)" </dev/ttyS0

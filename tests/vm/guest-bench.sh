@@ -22,8 +22,7 @@ BOOT=$(sed -n 's/.*dmadirty_bench=\([a-z]*\).*/\1/p' /proc/cmdline)
 
 vm_modprobe nvme
 vm_insmod dmadirty_dmatest
-n=0
-while [ ! -b /dev/nvme0n1 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+vm_wait_for 100 '[ -b /dev/nvme0n1 ]'
 
 # Each state settles for a second first: module load and unload queue
 # deferred work (init memory freeing, RCU callbacks) that would otherwise

@@ -42,15 +42,6 @@ inflight() {
 		[ "$(cat "$d/size")" = "$1" ] && cat "$d/inflight"
 	done | awk '{ n += $1 } END { print n + 0 }'
 }
-# wait_for DEADLINE-TENTHS TEST-EXPR: poll a condition, 0.1 s apart.
-wait_for() {
-	_n=0
-	while ! eval "$2"; do
-		[ $_n -ge "$1" ] && return 1
-		sleep 0.1
-		_n=$((_n + 1))
-	done
-}
 warnings() { dmesg | grep -cE 'WARNING:|BUG:|Oops|Call Trace|general protection' ; }
 
 # op_check DESC OP...: run OP and compare the counters with the pages the
@@ -181,7 +172,7 @@ inflight_checks() {
 	dd if=$SLOW of=/dev/null bs=256k count=1 iflag=direct 2>/dev/null
 	dd if=$SLOW of=/dev/null bs=256k count=1 skip=1 iflag=direct 2>/dev/null &
 	pid=$!
-	wait_for 100 '[ $(inflight 16384) -gt 0 ]'
+	vm_wait_for 100 '[ $(inflight 16384) -gt 0 ]'
 	before=$(inflight 16384)
 	m0=$(ctr pages_marked)
 	echo 1 >$SYSCTL
@@ -276,11 +267,11 @@ toggle_checks() {
 	rm -f /tmp/stop
 	m0=$(ctr pages_marked)
 	(while [ ! -e /tmp/stop ]; do nvme_read 8; run sync 1 0 4096 >/dev/null; done) &
-	wait_for 100 "[ \$(ctr pages_marked) -gt $m0 ]"
+	vm_wait_for 100 "[ \$(ctr pages_marked) -gt $m0 ]"
 	rmmod dmadirty
 	rc=$?
 	r0=$(reads_done)
-	wait_for 100 "[ \$(reads_done) -gt $r0 ]"
+	vm_wait_for 100 "[ \$(reads_done) -gt $r0 ]"
 	touch /tmp/stop
 	wait
 	check "unload while enabled during DMA" \
@@ -319,7 +310,7 @@ bridge_checks() {
 	: >/tmp/wait.out
 	/bin/dmadirty-vmtest wait-host 5000 >/tmp/wait.out 2>&1 &
 	pid=$!
-	wait_for 50 'grep -q waiting /tmp/wait.out'
+	vm_wait_for 50 'grep -q waiting /tmp/wait.out'
 	echo 1 >$B/host_state
 	wait $pid
 	rc=$?
@@ -387,7 +378,7 @@ bridge_checks() {
 vm_modprobe nvme || echo "VMTAP not ok - $KV $MODE: nvme loads"
 vm_insmod dmadirty_dmatest
 vm_insmod dmadirty
-wait_for 100 '[ -n "$(nvme_dev 32768)" ] && [ -n "$(nvme_dev 16384)" ]'
+vm_wait_for 100 '[ -n "$(nvme_dev 32768)" ] && [ -n "$(nvme_dev 16384)" ]'
 NVME=$(nvme_dev 32768) SLOW=$(nvme_dev 16384)
 check "test devices present" "[ -b '$NVME' ] && [ -b '$SLOW' ] && [ -e $T/run ] && echo setmask >$T/run"
 check "sysctl registered by the module, off" "[ $(cat $SYSCTL) = 0 ]"
