@@ -100,7 +100,7 @@ static __always_inline void dmadirty_touch(void *p, size_t len)
 }
 
 /* Mark [phys, phys + size): one touch per page, RAM only. */
-static void dmadirty_mark_phys(phys_addr_t phys, size_t size)
+static noinline void dmadirty_mark_phys_range(phys_addr_t phys, size_t size)
 {
 	phys_addr_t end = phys + size;
 	unsigned long ram = 0;	/* RAM frames left from this one */
@@ -124,6 +124,24 @@ static void dmadirty_mark_phys(phys_addr_t phys, size_t size)
 	dmadirty_count(DMADIRTY_CTR_PAGES_MARKED, marked);
 	if (skipped)
 		dmadirty_count(DMADIRTY_CTR_SKIP_NONRAM, skipped);
+}
+
+/*
+ * The same, inline where [phys, phys + size) lies in one page, as most
+ * mappings that reach a hook do: no loop, and no call out of the hook.
+ */
+static __always_inline void dmadirty_mark_phys(phys_addr_t phys, size_t size)
+{
+	if (likely(size && offset_in_page(phys) + size <= PAGE_SIZE)) {
+		if (likely(dmadirty_ram_run(PHYS_PFN(phys)))) {
+			dmadirty_touch(phys_to_virt(phys), size);
+			dmadirty_count(DMADIRTY_CTR_PAGES_MARKED, 1);
+		} else {
+			dmadirty_count(DMADIRTY_CTR_SKIP_NONRAM, 1);
+		}
+		return;
+	}
+	dmadirty_mark_phys_range(phys, size);
 }
 
 static struct iommu_domain *dmadirty_dma_domain(struct device *dev)
@@ -151,23 +169,16 @@ static __always_inline void dmadirty_mark_cpu(struct device *dev, phys_addr_t ph
 }
 
 /*
- * Mark a mapping [addr, addr + size) of @dev, at entry of its unmap or
- * sync, while the translation (IOMMU page table or direct offset) still
- * holds.  A direct mapping is one physical run; behind an IOMMU, pages are
- * translated one by one and runs that come out contiguous are marked
- * together.
+ * Behind an IOMMU, pages are translated one by one, and runs that come out
+ * contiguous are marked together.
  */
-static void dmadirty_mark_dma(struct device *dev, dma_addr_t addr, size_t size)
+static noinline void dmadirty_mark_iommu(struct device *dev, struct iommu_domain *dom,
+					 dma_addr_t addr, size_t size)
 {
-	struct iommu_domain *dom = dmadirty_dma_domain(dev);
 	dma_addr_t end = addr + size;
 	phys_addr_t run = 0;
 	size_t run_len = 0;
 
-	if (!dom) {
-		dmadirty_mark_cpu(dev, dma_to_phys(dev, addr), size);
-		return;
-	}
 	while (addr < end) {
 		size_t len = min_t(u64, end - addr, PAGE_SIZE - offset_in_page(addr));
 		phys_addr_t phys = iommu_iova_to_phys(dom, addr);
@@ -188,6 +199,22 @@ static void dmadirty_mark_dma(struct device *dev, dma_addr_t addr, size_t size)
 		dmadirty_mark_cpu(dev, run, run_len);
 }
 
+/*
+ * Mark a mapping [addr, addr + size) of @dev, at entry of its unmap or
+ * sync, while the translation (IOMMU page table or direct offset) still
+ * holds.  A direct mapping is one physical run.
+ */
+static __always_inline void dmadirty_mark_dma(struct device *dev, dma_addr_t addr,
+					      size_t size)
+{
+	struct iommu_domain *dom = dmadirty_dma_domain(dev);
+
+	if (likely(!dom))
+		dmadirty_mark_cpu(dev, dma_to_phys(dev, addr), size);
+	else
+		dmadirty_mark_iommu(dev, dom, addr, size);
+}
+
 static bool dmadirty_dir_written(unsigned long dir)
 {
 	if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
@@ -198,7 +225,9 @@ static bool dmadirty_dir_written(unsigned long dir)
 
 /*
  * The handlers read the arguments of the hooked function from the ftrace
- * registers, only those they use.
+ * registers, only those they use.  The single-range one, which most calls
+ * take, is inline in the callback; the others are out of line, so that
+ * the callback saves and restores few registers around it.
  *
  * dma_unmap_page_attrs(dev, addr, size, dir, attrs),
  * dma_unmap_phys(dev, addr, size, dir, attrs) and
@@ -213,7 +242,7 @@ static void dmadirty_on_single(struct device *dev, dmadirty_fregs_t *regs)
 }
 
 /* dma_unmap_sg_attrs(dev, sg, nents, dir, attrs), [__]dma_sync_sg_for_cpu(dev, sg, nelems, dir) */
-static void dmadirty_on_sg(struct device *dev, dmadirty_fregs_t *regs)
+static noinline void dmadirty_on_sg(struct device *dev, dmadirty_fregs_t *regs)
 {
 	struct scatterlist *sgl = (struct scatterlist *)dmadirty_farg(regs, 1);
 	int nents = dmadirty_farg(regs, 2);
@@ -242,7 +271,7 @@ static void dmadirty_on_sg(struct device *dev, dmadirty_fregs_t *regs)
 
 #ifdef HAVE_DMA_IOVA
 /* dma_iova_unlink(dev, state, offset, size, dir, attrs) */
-static void dmadirty_on_iova_unlink(struct device *dev, dmadirty_fregs_t *regs)
+static noinline void dmadirty_on_iova_unlink(struct device *dev, dmadirty_fregs_t *regs)
 {
 	struct dma_iova_state *state = (struct dma_iova_state *)dmadirty_farg(regs, 1);
 	size_t size = dmadirty_farg(regs, 3);
@@ -252,7 +281,7 @@ static void dmadirty_on_iova_unlink(struct device *dev, dmadirty_fregs_t *regs)
 }
 
 /* dma_iova_destroy(dev, state, mapped_len, dir, attrs) */
-static void dmadirty_on_iova_destroy(struct device *dev, dmadirty_fregs_t *regs)
+static noinline void dmadirty_on_iova_destroy(struct device *dev, dmadirty_fregs_t *regs)
 {
 	struct dma_iova_state *state = (struct dma_iova_state *)dmadirty_farg(regs, 1);
 	size_t size = dmadirty_farg(regs, 2);
@@ -266,7 +295,7 @@ static void dmadirty_on_iova_destroy(struct device *dev, dmadirty_fregs_t *regs)
  * dma_free_attrs(dev, size, cpu_addr, dma_handle, attrs): coherent memory
  * is marked through its CPU mapping as it is freed.
  */
-static void dmadirty_on_free(dmadirty_fregs_t *regs)
+static noinline void dmadirty_on_free(dmadirty_fregs_t *regs)
 {
 	size_t size = dmadirty_farg(regs, 1);
 	unsigned long a = dmadirty_farg(regs, 2);
