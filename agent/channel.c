@@ -217,6 +217,14 @@ host_hung_up(DdChannel *ch, const char *why)
 		g_debug("a host is connected again: watching the port");
 }
 
+/* virtio: the host may be there again; watch the port for it. */
+static void
+watch_port_again(DdChannel *ch)
+{
+	ch->host_away = FALSE;
+	update_watches(ch);
+}
+
 static gboolean
 on_writable(int fd, GIOCondition cond, gpointer user_data)
 {
@@ -237,8 +245,7 @@ on_writable(int fd, GIOCondition cond, gpointer user_data)
 		if (!is_socket_method(ch) && host_connected(ch)) {
 			g_debug("the host connected after the poll that saw it away: writing");
 			ch->host_seen = TRUE;
-			ch->host_away = FALSE;
-			update_watches(ch);
+			watch_port_again(ch);
 			return G_SOURCE_REMOVE;
 		}
 		if (!is_socket_method(ch) && !ch->host_seen) {
@@ -554,8 +561,7 @@ on_sigio(int fd, GIOCondition cond, gpointer user_data)
 	}
 	if (ch->host_away) {
 		g_debug("SIGIO: watching the port again");
-		ch->host_away = FALSE;
-		update_watches(ch);
+		watch_port_again(ch);
 	}
 	return G_SOURCE_CONTINUE;
 }
