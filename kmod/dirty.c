@@ -6,11 +6,12 @@
  * free).  Each such page gets a locked add of 0 on an aligned word inside
  * the buffer, a CPU write the hypervisor's dirty log sees.
  *
- * The filter is set at load, which resolves every symbol; the ops is
- * registered only while vm.dma_mark_dirty is 1, so while off no call site
- * is patched.  The ops is FTRACE_OPS_FL_PERMANENT: while it is registered
- * nobody can switch function tracing off under it (kernel.ftrace_enabled),
- * and registering fails, instead of silently not tracing, while it is off.
+ * The filters are set at load, which resolves every symbol; the ops (one
+ * per kind of hook) are registered only while vm.dma_mark_dirty is 1, so
+ * while off no call site is patched.  They are FTRACE_OPS_FL_PERMANENT:
+ * while they are registered nobody can switch function tracing off under
+ * them (kernel.ftrace_enabled), and registering fails, instead of silently
+ * not tracing, while it is off.
  *
  * Coverage is decided at load and is all or nothing.  Every entry point
  * the running kernel has must be hooked; one this build has no handler
@@ -23,7 +24,6 @@
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/ftrace.h>
-#include <linux/hash.h>
 #include <linux/iommu.h>
 #include <linux/kallsyms.h>
 #include <linux/module.h>
@@ -322,11 +322,7 @@ static noinline void dmadirty_on_free(dmadirty_fregs_t *regs)
 	}
 }
 
-/*
- * What a hooked function is to the callback.  A switch, not a function
- * pointer: an indirect call costs a retpoline on most of the kernels we
- * run on.
- */
+/* What a hooked function is to the callbacks: each kind has its own. */
 enum dmadirty_kind {
 	DMADIRTY_SINGLE,	/* one DMA range: unmap_page, unmap_phys, sync_single */
 	DMADIRTY_SG,		/* a scatterlist: unmap_sg, sync_sg */
@@ -341,6 +337,7 @@ enum dmadirty_kind {
 	 * its unmap.
 	 */
 	DMADIRTY_KEEP_SYNC,
+	DMADIRTY_NR_KINDS
 };
 
 struct dmadirty_hook {
@@ -405,103 +402,141 @@ static struct dmadirty_hook dmadirty_hooks[] = {
 };
 
 /*
- * The callback learns which function it is in from @ip, the address of
- * the function's ftrace call: its start, or just past an ENDBR.  A table
- * indexed by a hash of the address finds the hook in one load; it is
- * filled at load with both places each hooked function's call can be, and
- * never changes while the ops is registered.  Anything else (a collision,
- * a call site elsewhere in the first 16 bytes) takes the scan.
+ * What every hooked call does first: count it (@counted) and keep its
+ * device's dma_skip_sync clear (the map hooks exist for that, and an
+ * unmap or sync clears it too).  Returns the device, NULL if none.
  */
-#define DMADIRTY_IP_BITS	6
-static const struct dmadirty_hook *dmadirty_ip_table[1 << DMADIRTY_IP_BITS];
-
-static bool dmadirty_hook_has(const struct dmadirty_hook *h, unsigned long ip)
+static __always_inline struct device *dmadirty_enter(dmadirty_fregs_t *regs, bool counted)
 {
-	return h && h->hooked && ip - h->addr < 16;
-}
-
-static const struct dmadirty_hook *dmadirty_hook_at(unsigned long ip)
-{
-	const struct dmadirty_hook *h = dmadirty_ip_table[hash_long(ip, DMADIRTY_IP_BITS)];
-	int i;
-
-	if (likely(dmadirty_hook_has(h, ip)))
-		return h;
-	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
-		if (dmadirty_hook_has(&dmadirty_hooks[i], ip))
-			return &dmadirty_hooks[i];
-	return NULL;
-}
-
-static void dmadirty_ip_table_fill(void)
-{
-	int i, j;
-
-	memset(dmadirty_ip_table, 0, sizeof(dmadirty_ip_table));
-	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
-		const struct dmadirty_hook *h = &dmadirty_hooks[i];
-
-		if (!h->hooked)
-			continue;
-		/* Without and with an ENDBR64 (4 bytes) before the call. */
-		for (j = 0; j <= 4; j += 4) {
-			unsigned int slot = hash_long(h->addr + j, DMADIRTY_IP_BITS);
-
-			if (!dmadirty_ip_table[slot])
-				dmadirty_ip_table[slot] = h;
-		}
-	}
-}
-
-static void notrace dmadirty_ftrace_func(unsigned long ip, unsigned long parent_ip,
-					 struct ftrace_ops *op, dmadirty_fregs_t *regs)
-{
-	const struct dmadirty_hook *h = dmadirty_hook_at(ip);
 	struct device *dev = (struct device *)dmadirty_farg(regs, 0);
 
-	if (unlikely(!h))
-		return;
-	if (h->kind != DMADIRTY_KEEP_SYNC)
+	if (counted)
 		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
-	if (h->kind == DMADIRTY_FREE)
-		dmadirty_on_free(regs);
-	if (unlikely(!dev))
-		return;
-	/*
-	 * Every hooked call keeps its device's flag clear: the map hooks
-	 * exist for it, and an unmap or sync clears it too.
-	 */
-	if (dmadirty_use_skip_sync() && unlikely(dmadirty_test_skip_sync(dev)))
+	if (likely(dev) && dmadirty_use_skip_sync() && unlikely(dmadirty_test_skip_sync(dev)))
 		dmadirty_clear_skip_sync(dev);
-	switch (h->kind) {
-	case DMADIRTY_SINGLE:
-		dmadirty_on_single(dev, regs);
-		break;
-	case DMADIRTY_SG:
-		dmadirty_on_sg(dev, regs);
-		break;
-#ifdef HAVE_DMA_IOVA
-	case DMADIRTY_IOVA_UNLINK:
-		dmadirty_on_iova_unlink(dev, regs);
-		break;
-	case DMADIRTY_IOVA_DESTROY:
-		dmadirty_on_iova_destroy(dev, regs);
-		break;
-#endif
-	default:
-		break;
-	}
+	return dev;
 }
 
 /*
- * The callback may run preemptible (it needs no more: per-CPU counters are
- * single instructions, the RAM lookup an RCU-sched reader); ftrace's
- * RCU-tasks waits cover it on unregister.
+ * One callback, and one ftrace_ops, per kind of hook: the trampoline
+ * ftrace builds for an ops calls its callback directly, so a callback
+ * knows what the hooked function is without looking at the call address.
  */
-static struct ftrace_ops dmadirty_ops = {
-	.func = dmadirty_ftrace_func,
-	.flags = DMADIRTY_FTRACE_FLAGS | FTRACE_OPS_FL_PERMANENT,
+static void notrace dmadirty_single_func(unsigned long ip, unsigned long parent_ip,
+					 struct ftrace_ops *op, dmadirty_fregs_t *regs)
+{
+	struct device *dev = dmadirty_enter(regs, true);
+
+	if (likely(dev))
+		dmadirty_on_single(dev, regs);
+}
+
+static void notrace dmadirty_sg_func(unsigned long ip, unsigned long parent_ip,
+				     struct ftrace_ops *op, dmadirty_fregs_t *regs)
+{
+	struct device *dev = dmadirty_enter(regs, true);
+
+	if (likely(dev))
+		dmadirty_on_sg(dev, regs);
+}
+
+#ifdef HAVE_DMA_IOVA
+static void notrace dmadirty_iova_unlink_func(unsigned long ip, unsigned long parent_ip,
+					      struct ftrace_ops *op, dmadirty_fregs_t *regs)
+{
+	struct device *dev = dmadirty_enter(regs, true);
+
+	if (likely(dev))
+		dmadirty_on_iova_unlink(dev, regs);
+}
+
+static void notrace dmadirty_iova_destroy_func(unsigned long ip, unsigned long parent_ip,
+					       struct ftrace_ops *op, dmadirty_fregs_t *regs)
+{
+	struct device *dev = dmadirty_enter(regs, true);
+
+	if (likely(dev))
+		dmadirty_on_iova_destroy(dev, regs);
+}
+#endif
+
+static void notrace dmadirty_free_func(unsigned long ip, unsigned long parent_ip,
+				       struct ftrace_ops *op, dmadirty_fregs_t *regs)
+{
+	dmadirty_enter(regs, true);
+	dmadirty_on_free(regs);
+}
+
+static void notrace dmadirty_keep_sync_func(unsigned long ip, unsigned long parent_ip,
+					    struct ftrace_ops *op, dmadirty_fregs_t *regs)
+{
+	dmadirty_enter(regs, false);
+}
+
+/*
+ * The callbacks may run preemptible (they need no more: per-CPU counters
+ * are single instructions, the RAM lookup an RCU-sched reader); ftrace's
+ * RCU-tasks waits cover them on unregister.  An ops is registered only
+ * with a filter that names at least one function: an empty filter would
+ * trace them all.
+ */
+#define DMADIRTY_OPS(k, fn)						\
+	[DMADIRTY_##k] = {						\
+		.func = fn,						\
+		.flags = DMADIRTY_FTRACE_FLAGS | FTRACE_OPS_FL_PERMANENT, \
+	}
+
+static struct ftrace_ops dmadirty_ops[DMADIRTY_NR_KINDS] = {
+	DMADIRTY_OPS(SINGLE, dmadirty_single_func),
+	DMADIRTY_OPS(SG, dmadirty_sg_func),
+#ifdef HAVE_DMA_IOVA
+	DMADIRTY_OPS(IOVA_UNLINK, dmadirty_iova_unlink_func),
+	DMADIRTY_OPS(IOVA_DESTROY, dmadirty_iova_destroy_func),
+#endif
+	DMADIRTY_OPS(FREE, dmadirty_free_func),
+	DMADIRTY_OPS(KEEP_SYNC, dmadirty_keep_sync_func),
 };
+/* Which ops have a function in their filter, and which are registered. */
+static bool dmadirty_ops_used[DMADIRTY_NR_KINDS];
+static bool dmadirty_ops_registered[DMADIRTY_NR_KINDS];
+
+static int dmadirty_disarm(void)
+{
+	int ret = 0;
+	int k;
+
+	for (k = DMADIRTY_NR_KINDS - 1; k >= 0; k--) {
+		int err;
+
+		if (!dmadirty_ops_registered[k])
+			continue;
+		err = unregister_ftrace_function(&dmadirty_ops[k]);
+		if (err) {
+			ret = ret ?: err;
+			continue;
+		}
+		dmadirty_ops_registered[k] = false;
+	}
+	return ret;
+}
+
+/* All or nothing: an ops that fails to register takes the others back. */
+static int dmadirty_arm(void)
+{
+	int k, ret;
+
+	for (k = 0; k < DMADIRTY_NR_KINDS; k++) {
+		if (!dmadirty_ops_used[k] || dmadirty_ops_registered[k])
+			continue;
+		ret = register_ftrace_function(&dmadirty_ops[k]);
+		if (ret) {
+			dmadirty_disarm();
+			return ret;
+		}
+		dmadirty_ops_registered[k] = true;
+	}
+	return 0;
+}
 
 /* A scratch ops whose filter only tells whether the kernel has a function. */
 static struct ftrace_ops dmadirty_lookup_ops;
@@ -696,7 +731,7 @@ int dmadirty_dirty_set(bool on)
 			ret = -EOPNOTSUPP;
 			goto out_unlock;
 		}
-		ret = register_ftrace_function(&dmadirty_ops);
+		ret = dmadirty_arm();
 		if (ret) {
 			pr_err("cannot arm the DMA hooks: %d\n", ret);
 			goto out_unlock;
@@ -710,7 +745,7 @@ int dmadirty_dirty_set(bool on)
 		drained = dmadirty_drain_block();
 		pr_info("dirtying on (%u block queues drained)\n", drained);
 	} else {
-		ret = unregister_ftrace_function(&dmadirty_ops);
+		ret = dmadirty_disarm();
 		if (ret) {
 			pr_err("cannot disarm the DMA hooks: %d\n", ret);
 			goto out_unlock;
@@ -776,13 +811,14 @@ int dmadirty_dirty_init(bool kernel_has_sysctl)
 
 		if (!h->hooked)
 			continue;
-		ret = dmadirty_filter(&dmadirty_ops, h->name, 0);
+		ret = dmadirty_filter(&dmadirty_ops[h->kind], h->name, 0);
 		if (ret) {
 			pr_warn("cannot hook %s: %d\n", h->name, ret);
 			h->hooked = false;
+			continue;
 		}
+		dmadirty_ops_used[h->kind] = true;
 	}
-	dmadirty_ip_table_fill();
 	if (!dmadirty_coverage_complete())
 		pr_warn("DMA coverage incomplete: dirtying cannot be turned on\n");
 	return 0;
@@ -790,9 +826,13 @@ int dmadirty_dirty_init(bool kernel_has_sysctl)
 
 void dmadirty_dirty_exit(void)
 {
+	int k;
+
 	if (dmadirty_kernel_mode)
 		return;
 	/* Unregistering waits for handlers that are still running. */
 	dmadirty_dirty_set(false);
-	dmadirty_filter_free(&dmadirty_ops);
+	for (k = 0; k < DMADIRTY_NR_KINDS; k++)
+		if (dmadirty_ops_used[k])
+			dmadirty_filter_free(&dmadirty_ops[k]);
 }
