@@ -421,43 +421,24 @@ static __always_inline struct device *dmadirty_enter(dmadirty_fregs_t *regs, boo
  * One callback, and one ftrace_ops, per kind of hook: the trampoline
  * ftrace builds for an ops calls its callback directly, so a callback
  * knows what the hooked function is without looking at the call address.
+ * Those of the hooks that hand back a mapping of a device are all alike.
  */
-static void notrace dmadirty_single_func(unsigned long ip, unsigned long parent_ip,
-					 struct ftrace_ops *op, dmadirty_fregs_t *regs)
-{
-	struct device *dev = dmadirty_enter(regs, true);
-
-	if (likely(dev))
-		dmadirty_on_single(dev, regs);
+#define DMADIRTY_MAPPING_FUNC(kind)						\
+static void notrace dmadirty_##kind##_func(unsigned long ip, unsigned long parent_ip, \
+					   struct ftrace_ops *op,		\
+					   dmadirty_fregs_t *regs)		\
+{										\
+	struct device *dev = dmadirty_enter(regs, true);			\
+										\
+	if (likely(dev))							\
+		dmadirty_on_##kind(dev, regs);					\
 }
 
-static void notrace dmadirty_sg_func(unsigned long ip, unsigned long parent_ip,
-				     struct ftrace_ops *op, dmadirty_fregs_t *regs)
-{
-	struct device *dev = dmadirty_enter(regs, true);
-
-	if (likely(dev))
-		dmadirty_on_sg(dev, regs);
-}
-
+DMADIRTY_MAPPING_FUNC(single)
+DMADIRTY_MAPPING_FUNC(sg)
 #ifdef HAVE_DMA_IOVA
-static void notrace dmadirty_iova_unlink_func(unsigned long ip, unsigned long parent_ip,
-					      struct ftrace_ops *op, dmadirty_fregs_t *regs)
-{
-	struct device *dev = dmadirty_enter(regs, true);
-
-	if (likely(dev))
-		dmadirty_on_iova_unlink(dev, regs);
-}
-
-static void notrace dmadirty_iova_destroy_func(unsigned long ip, unsigned long parent_ip,
-					       struct ftrace_ops *op, dmadirty_fregs_t *regs)
-{
-	struct device *dev = dmadirty_enter(regs, true);
-
-	if (likely(dev))
-		dmadirty_on_iova_destroy(dev, regs);
-}
+DMADIRTY_MAPPING_FUNC(iova_unlink)
+DMADIRTY_MAPPING_FUNC(iova_destroy)
 #endif
 
 static void notrace dmadirty_free_func(unsigned long ip, unsigned long parent_ip,
@@ -496,6 +477,7 @@ static struct ftrace_ops dmadirty_ops[DMADIRTY_NR_KINDS] = {
 	DMADIRTY_OPS(FREE, dmadirty_free_func),
 	DMADIRTY_OPS(KEEP_SYNC, dmadirty_keep_sync_func),
 };
+
 /* Which ops have a function in their filter, and which are registered. */
 static bool dmadirty_ops_used[DMADIRTY_NR_KINDS];
 static bool dmadirty_ops_registered[DMADIRTY_NR_KINDS];
