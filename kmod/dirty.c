@@ -225,9 +225,8 @@ static bool dmadirty_dir_written(unsigned long dir)
 
 /*
  * The handlers read the arguments of the hooked function from the ftrace
- * registers, only those they use.  The single-range one, which most calls
- * take, is inline in the callback; the others are out of line, so that
- * the callback saves and restores few registers around it.
+ * registers, only those they use.  Each kind has its own callback; the
+ * single-range one, which most calls take, is inline in it.
  *
  * dma_unmap_page_attrs(dev, addr, size, dir, attrs),
  * dma_unmap_phys(dev, addr, size, dir, attrs) and
