@@ -72,6 +72,9 @@
 #                                    it at most SECONDS (default 10): ports
 #                                    appear one by one as virtio_console
 #                                    probes them
+#   vm_wait_for TENTHS TEST-EXPR     evaluate TEST-EXPR every 0.1 s until
+#                                    it holds (0) or TENTHS tenths of a
+#                                    second have passed (1)
 #
 # Test scripts print their results on the console; the host side greps LOG
 # (see vm_tap_from_log for the "VMTAP ok ..." convention).
@@ -224,19 +227,20 @@ vm_wait_for() {
 		_n=$((_n + 1))
 	done
 }
-vm_port() {
-	_i=0
-	while [ $_i -lt $((${2:-10} * 10)) ]; do
-		for _p in /sys/class/virtio-ports/*; do
-			if [ "$(cat "$_p/name" 2>/dev/null)" = "$1" ] && [ -e "/dev/${_p##*/}" ]; then
-				echo "/dev/${_p##*/}"
-				return 0
-			fi
-		done
-		usleep 100000
-		_i=$((_i + 1))
+# _vm_port_node NAME: the /dev node of port NAME, if it is there yet.
+_vm_port_node() {
+	for _p in /sys/class/virtio-ports/*; do
+		if [ "$(cat "$_p/name" 2>/dev/null)" = "$1" ] && [ -e "/dev/${_p##*/}" ]; then
+			echo "/dev/${_p##*/}"
+			return 0
+		fi
 	done
 	return 1
+}
+vm_port() {
+	_vm_port_name=$1
+	vm_wait_for $((${2:-10} * 10)) '_vm_port_dev=$(_vm_port_node "$_vm_port_name")' || return 1
+	echo "$_vm_port_dev"
 }
 EOF
 	mkdir -p "$root/modules/dep"

@@ -22,7 +22,7 @@ BOOT=$(sed -n 's/.*dmadirty_bench=\([a-z]*\).*/\1/p' /proc/cmdline)
 
 vm_modprobe nvme
 vm_insmod dmadirty_dmatest
-vm_wait_for 100 '[ -b /dev/nvme0n1 ]'
+vm_wait_for 100 '[ -b /dev/nvme0n1 ]' || { echo 'guest-bench: no /dev/nvme0n1 after 10 s'; exit 1; }
 
 # Each state settles for a second first: module load and unload queue
 # deferred work (init memory freeing, RCU callbacks) that would otherwise
