@@ -22,7 +22,9 @@
 # from the first suite whose files the
 # archive still serves (bookworm-backports, else trixie: the same 10.0
 # stable series; dpkg-source applies Debian's own patches, its orig tarball
-# lacks the bundled firmware), apply the series and check it with QEMU's
+# lacks the bundled firmware; a suite that fails, as stale lists do once the
+# archive drops the version they name, refreshes the lists once and the
+# fetch starts over), apply the series and check it with QEMU's
 # checkpatch, configure a minimal x86_64 system emulator with the system's
 # meson (1.5 or later: meson from bookworm-backports), build
 # qemu-system-x86_64 and the series' qtest, and cache the result only when
@@ -101,11 +103,16 @@ Suites: ${src_suites[*]}
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
 mkdir -p "$aptdir/sources.list.d" "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
-if [ "$(cat "$aptdir/sources.list.d/qemu-src.sources" 2>/dev/null)" != "$src_entry" ] ||
-	! apt-get "${apt_opts[@]}" source --print-uris -q "qemu/${src_suites[0]}" >/dev/null 2>&1; then
+refreshed=
+refresh_lists() {
+	refreshed=1
 	log "refreshing the source lists in $aptdir"
 	printf '%s\n' "$src_entry" >"$aptdir/sources.list.d/qemu-src.sources"
 	apt-get "${apt_opts[@]}" update -q >&2 || die "apt-get update of $aptdir failed"
+}
+if [ "$(cat "$aptdir/sources.list.d/qemu-src.sources" 2>/dev/null)" != "$src_entry" ] ||
+	! apt-get "${apt_opts[@]}" source --print-uris -q "qemu/${src_suites[0]}" >/dev/null 2>&1; then
+	refresh_lists
 fi
 
 meson_version=$(meson --version 2>/dev/null) ||
@@ -116,20 +123,35 @@ dpkg --compare-versions "$meson_version" ge 1.5 ||
 work=$(mktemp -d "$cache/qemu-$hash.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-src=
-for suite in "${src_suites[@]}"; do
-	log "fetching the qemu source package from $suite"
-	if (cd "$work" && apt-get "${apt_opts[@]}" source -q "qemu/$suite" >apt-source.log 2>&1); then
-		src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'qemu-*' | head -n1)
-		break
-	fi
-	log "$suite: $(grep -m1 '^E:' "$work/apt-source.log" || tail -n1 "$work/apt-source.log")"
+# fetch_source: unpack the qemu source of the first suite that serves it,
+# in src; its suite in src_suite.  Sets fetch_failed when a suite failed.
+fetch_source() {
+	local suite
+	src= src_suite= fetch_failed=
 	rm -rf "${work:?}"/qemu[-_]*
-done
+	for suite in "${src_suites[@]}"; do
+		log "fetching the qemu source package from $suite"
+		if (cd "$work" && apt-get "${apt_opts[@]}" source -q "qemu/$suite" >apt-source.log 2>&1); then
+			src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'qemu-*' | head -n1)
+			src_suite=$suite
+			return
+		fi
+		fetch_failed=1
+		log "$suite: $(grep -m1 '^E:' "$work/apt-source.log" || tail -n1 "$work/apt-source.log")"
+		rm -rf "${work:?}"/qemu[-_]*
+	done
+}
+fetch_source
+# Lists older than the archive name files it has since dropped (a 404):
+# refresh them once and start again from the first suite.
+if [ -n "$fetch_failed" ] && [ -z "$refreshed" ]; then
+	refresh_lists
+	fetch_source
+fi
 [ -n "$src" ] || die "no suite of ${src_suites[*]} served the qemu source"
 version=$(cat "$src/VERSION")
 [[ $version == "$src_series".* ]] ||
-	die "$suite's qemu is $version, not $src_series: the series targets $src_series"
+	die "$src_suite's qemu is $version, not $src_series: the series targets $src_series"
 
 for p in "${patches[@]}"; do
 	log "applying $p"
@@ -171,7 +193,7 @@ QTEST_QEMU_BINARY=$stage/bin/qemu-system-x86_64 \
 	"$stage/tests/pci-dma-dirty-test" --tap >"$work/qtest.log" 2>&1 ||
 	{ cat "$work/qtest.log" >&2; die "the qtest failed"; }
 cp "$here/series" "$stage/series"
-echo "$(basename "$src") from $suite" >"$stage/source-version"
+echo "$(basename "$src") from $src_suite" >"$stage/source-version"
 touch "$stage/.complete"
 rm -rf "$out"
 mv "$stage" "$out"
