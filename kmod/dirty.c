@@ -225,8 +225,8 @@ static bool dmadirty_dir_written(unsigned long dir)
 
 /*
  * The handlers read the arguments of the hooked function from the ftrace
- * registers, only those they use.  Each kind has its own callback; the
- * single-range one, which most calls take, is inline in it.
+ * registers, only those they use.  Each kind has its own callback, and
+ * its handler is inline in it.
  *
  * dma_unmap_page_attrs(dev, addr, size, dir, attrs),
  * dma_unmap_phys(dev, addr, size, dir, attrs) and
@@ -241,7 +241,7 @@ static void dmadirty_on_single(struct device *dev, dmadirty_fregs_t *regs)
 }
 
 /* dma_unmap_sg_attrs(dev, sg, nents, dir, attrs), [__]dma_sync_sg_for_cpu(dev, sg, nelems, dir) */
-static noinline void dmadirty_on_sg(struct device *dev, dmadirty_fregs_t *regs)
+static void dmadirty_on_sg(struct device *dev, dmadirty_fregs_t *regs)
 {
 	struct scatterlist *sgl = (struct scatterlist *)dmadirty_farg(regs, 1);
 	int nents = dmadirty_farg(regs, 2);
@@ -270,7 +270,7 @@ static noinline void dmadirty_on_sg(struct device *dev, dmadirty_fregs_t *regs)
 
 #ifdef HAVE_DMA_IOVA
 /* dma_iova_unlink(dev, state, offset, size, dir, attrs) */
-static noinline void dmadirty_on_iova_unlink(struct device *dev, dmadirty_fregs_t *regs)
+static void dmadirty_on_iova_unlink(struct device *dev, dmadirty_fregs_t *regs)
 {
 	struct dma_iova_state *state = (struct dma_iova_state *)dmadirty_farg(regs, 1);
 	size_t size = dmadirty_farg(regs, 3);
@@ -280,7 +280,7 @@ static noinline void dmadirty_on_iova_unlink(struct device *dev, dmadirty_fregs_
 }
 
 /* dma_iova_destroy(dev, state, mapped_len, dir, attrs) */
-static noinline void dmadirty_on_iova_destroy(struct device *dev, dmadirty_fregs_t *regs)
+static void dmadirty_on_iova_destroy(struct device *dev, dmadirty_fregs_t *regs)
 {
 	struct dma_iova_state *state = (struct dma_iova_state *)dmadirty_farg(regs, 1);
 	size_t size = dmadirty_farg(regs, 2);
@@ -294,7 +294,7 @@ static noinline void dmadirty_on_iova_destroy(struct device *dev, dmadirty_fregs
  * dma_free_attrs(dev, size, cpu_addr, dma_handle, attrs): coherent memory
  * is marked through its CPU mapping as it is freed.
  */
-static noinline void dmadirty_on_free(dmadirty_fregs_t *regs)
+static void dmadirty_on_free(dmadirty_fregs_t *regs)
 {
 	size_t size = dmadirty_farg(regs, 1);
 	unsigned long a = dmadirty_farg(regs, 2);
