@@ -131,6 +131,38 @@ void p(struct ftrace_ops *ops);
 void p(struct ftrace_ops *ops) { ftrace_free_filter(ops); }'
 exports ftrace_free_filter ftrace_free_filter
 
+# The DMA tracepoints (6.12+), and their probe types: used only by the
+# benchmark's tracepoint floor (tests/vm/modules/dmadirty_dmatest.c).
+probe dma_trace_page "linux/module.h trace/events/dma.h" '
+static void m(void *d, struct device *dev, phys_addr_t p, dma_addr_t a,
+	      size_t s, enum dma_data_direction dir, unsigned long at) { }
+static void u(void *d, struct device *dev, dma_addr_t a, size_t s,
+	      enum dma_data_direction dir, unsigned long at) { }
+void p(void);
+void p(void)
+{
+	check_trace_callback_type_dma_map_page(m);
+	check_trace_callback_type_dma_unmap_page(u);
+}'
+
+probe dma_trace_phys "linux/module.h trace/events/dma.h" '
+static void m(void *d, struct device *dev, phys_addr_t p, dma_addr_t a,
+	      size_t s, enum dma_data_direction dir, unsigned long at) { }
+static void u(void *d, struct device *dev, dma_addr_t a, size_t s,
+	      enum dma_data_direction dir, unsigned long at) { }
+void p(void);
+void p(void)
+{
+	check_trace_callback_type_dma_map_phys(m);
+	check_trace_callback_type_dma_unmap_phys(u);
+}'
+
+probe dma_trace_sync "linux/module.h trace/events/dma.h" '
+static void y(void *d, struct device *dev, dma_addr_t a, size_t s,
+	      enum dma_data_direction dir) { }
+void p(void);
+void p(void) { check_trace_callback_type_dma_sync_single_for_cpu(y); }'
+
 probe blk_mq_freeze_memflags "linux/module.h linux/blk-mq.h" '
 void p(struct request_queue *q);
 void p(struct request_queue *q)

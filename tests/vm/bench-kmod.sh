@@ -17,6 +17,9 @@
 #   off after dirtying / not loaded: what the clear flag costs
 #   floor / not loaded: the hooked functions under an empty ftrace
 #     callback (flag clear), what any ftrace-based hook costs
+#   tracepoint floor / not loaded (6.12+): empty probes on the kernel's
+#     DMA tracepoints of map, sync and unmap (flag clear), the lightest
+#     entry the kernel offers, and one that comes after the operation
 #   on vs swiotlb=force, per DMA of 64 KiB             goal <= 0.25
 #   NVMe 4 KiB QD32 IOPS, on / off                     goal >= 0.95
 #     (the median over rounds of on against the off round just before:
@@ -79,6 +82,8 @@ while read -r name kver; do
 			printf "  %-22s %10.1f\n", "loaded, off", ns["off4k"]
 			printf "  %-22s %10.1f\n", "off, after dirtying", ns["after4k"]
 			printf "  %-22s %10.1f\n", "empty hooks (floor)", ns["floor4k"]
+			if ("tpfloor4k" in ns)
+				printf "  %-22s %10.1f\n", "empty tracepoints", ns["tpfloor4k"]
 			printf "  %-22s %10.1f %10.1f\n", "on", ns["on4k"], ns["on64k"]
 			printf "  %-22s %10.1f %10.1f\n", "swiotlb=force", ns["swiotlb4k"], ns["swiotlb64k"]
 			pp = pages["on64k"] / n
@@ -92,6 +97,9 @@ while read -r name kver; do
 				ns["floor4k"] / ns["notloaded4k"], ""
 			printf "  %-52s %8.1f %8s\n", "callbacks above the floor, ns per iteration", \
 				ns["on4k"] - ns["floor4k"], ""
+			if ("tpfloor4k" in ns)
+				printf "  %-52s %8.2f %8s\n", "tracepoint floor / not loaded: empty probes", \
+					ns["tpfloor4k"] / ns["notloaded4k"], ""
 			printf "  %-52s %8.3f %8s\n", "loaded but off / not loaded", ns["off4k"] / ns["notloaded4k"], "<= 1.02"
 			printf "  %-52s %8.3f %8s\n", "off after dirtying / not loaded", ns["after4k"] / ns["notloaded4k"], ""
 			printf "  %-52s %8.3f %8s\n", "on vs swiotlb=force, extra cost per 64 KiB DMA", \

@@ -9,7 +9,9 @@
 #   fio   NVMe O_DIRECT reads: 4 KiB random at queue depth 32 (IOPS) and
 #         1 MiB sequential (KiB/s), dirtying off and on in turn, rounds
 #   floor the loop with dmadirty's hooked functions under an empty
-#         ftrace callback (dmadirty_dmatest's "floor")
+#         ftrace callback (dmadirty_dmatest's "floor"), and with empty
+#         probes on the kernel's DMA tracepoints where it has them
+#         ("tpfloor", 6.12+)
 #   enable  the time of the sysctl write that turns dirtying on (hooks
 #         armed, flags cleared, block queues drained)
 N=${BENCH_N:-20000}
@@ -82,6 +84,13 @@ while [ $r -lt "$ROUNDS" ]; do
 	tr ' ' '\n' <$C/hooks | grep -v '(' >$T/floor
 	echo "BENCH floor4k $(loop 4096 keep)"
 	echo >$T/floor
+	# The same through the kernel's DMA tracepoints (6.12+), the
+	# lightest entry it offers.
+	if [ -e $T/tpfloor ]; then
+		echo 1 >$T/tpfloor
+		echo "BENCH tpfloor4k $(loop 4096 keep)"
+		echo 0 >$T/tpfloor
+	fi
 done
 # Off and on alternate, so that a slow stretch of the host hits both.
 r=0

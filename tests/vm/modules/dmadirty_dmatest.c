@@ -32,6 +32,10 @@
  *       nothing, registered as dmadirty registers its own (an empty write
  *       removes it): "bench" then measures what the hooks cost before
  *       dmadirty's callback does any work, the floor of its armed path.
+ *   echo 1 > /sys/kernel/debug/dmadirty_dmatest/tpfloor   (6.12+)
+ *       the same through the kernel's DMA tracepoints: empty probes on
+ *       those of map, sync_single_for_cpu and unmap ("echo 0" removes
+ *       them), the floor of a hook that needs no ftrace trampoline.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -49,6 +53,13 @@
 
 #include "dmadirty_config.h"
 #include "compat.h"
+
+/* The kernel's DMA tracepoints (6.12+), for the "tpfloor" file. */
+#if defined(HAVE_DMA_TRACE_SYNC) && (defined(HAVE_DMA_TRACE_PAGE) || defined(HAVE_DMA_TRACE_PHYS))
+#define DMATEST_TPFLOOR
+#include <linux/tracepoint.h>
+#include <trace/events/dma.h>
+#endif
 
 #define DMATEST_MAX_SG	16
 
@@ -383,6 +394,124 @@ static const struct file_operations dmatest_floor_fops = {
 	.write = dmatest_floor_write,
 };
 
+#ifdef DMATEST_TPFLOOR
+static void dmatest_tp_map(void *data, struct device *dev, phys_addr_t phys,
+			   dma_addr_t addr, size_t size, enum dma_data_direction dir,
+			   unsigned long attrs)
+{
+}
+
+static void dmatest_tp_unmap(void *data, struct device *dev, dma_addr_t addr,
+			     size_t size, enum dma_data_direction dir,
+			     unsigned long attrs)
+{
+}
+
+static void dmatest_tp_sync(void *data, struct device *dev, dma_addr_t addr,
+			    size_t size, enum dma_data_direction dir)
+{
+}
+
+/* The tracepoints of map, sync_single_for_cpu and unmap, by kernel. */
+static struct dmatest_tp {
+	const char *name;
+	void *probe;
+	struct tracepoint *tp;
+	bool registered;
+} dmatest_tps[] = {
+#ifdef HAVE_DMA_TRACE_PAGE
+	{ "dma_map_page", dmatest_tp_map },
+	{ "dma_unmap_page", dmatest_tp_unmap },
+#endif
+#ifdef HAVE_DMA_TRACE_PHYS
+	{ "dma_map_phys", dmatest_tp_map },
+	{ "dma_unmap_phys", dmatest_tp_unmap },
+#endif
+	{ "dma_sync_single_for_cpu", dmatest_tp_sync },
+};
+
+static void dmatest_tp_find(struct tracepoint *tp, void *priv)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(dmatest_tps); i++)
+		if (!strcmp(tp->name, dmatest_tps[i].name))
+			dmatest_tps[i].tp = tp;
+}
+
+static void dmatest_tpfloor_off(void)
+{
+	bool any = false;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(dmatest_tps); i++) {
+		struct dmatest_tp *t = &dmatest_tps[i];
+
+		if (!t->registered)
+			continue;
+		tracepoint_probe_unregister(t->tp, t->probe, NULL);
+		t->registered = false;
+		any = true;
+	}
+	if (any)
+		tracepoint_synchronize_unregister();
+}
+
+static int dmatest_tpfloor_on(void)
+{
+	int i, n = 0, ret = 0;
+
+	/* The probes have the types the tracepoints call them with. */
+#ifdef HAVE_DMA_TRACE_PAGE
+	check_trace_callback_type_dma_map_page(dmatest_tp_map);
+	check_trace_callback_type_dma_unmap_page(dmatest_tp_unmap);
+#endif
+#ifdef HAVE_DMA_TRACE_PHYS
+	check_trace_callback_type_dma_map_phys(dmatest_tp_map);
+	check_trace_callback_type_dma_unmap_phys(dmatest_tp_unmap);
+#endif
+	check_trace_callback_type_dma_sync_single_for_cpu(dmatest_tp_sync);
+
+	for_each_kernel_tracepoint(dmatest_tp_find, NULL);
+	for (i = 0; i < ARRAY_SIZE(dmatest_tps) && !ret; i++) {
+		struct dmatest_tp *t = &dmatest_tps[i];
+
+		if (!t->tp)
+			continue;
+		ret = tracepoint_probe_register(t->tp, t->probe, NULL);
+		t->registered = !ret;
+		n += !ret;
+	}
+	if (!ret && !n)
+		ret = -ENOENT;
+	if (ret)
+		dmatest_tpfloor_off();
+	return ret;
+}
+
+static ssize_t dmatest_tpfloor_write(struct file *file, const char __user *ubuf,
+				     size_t count, loff_t *ppos)
+{
+	bool on;
+	int ret;
+
+	ret = kstrtobool_from_user(ubuf, count, &on);
+	if (ret)
+		return ret;
+	mutex_lock(&dmatest_lock);
+	dmatest_tpfloor_off();
+	if (on)
+		ret = dmatest_tpfloor_on();
+	mutex_unlock(&dmatest_lock);
+	return ret ? ret : count;
+}
+
+static const struct file_operations dmatest_tpfloor_fops = {
+	.owner = THIS_MODULE,
+	.write = dmatest_tpfloor_write,
+};
+#endif
+
 static ssize_t dmatest_run_write(struct file *file, const char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
@@ -495,6 +624,9 @@ static int __init dmatest_init(void)
 	debugfs_create_u64("ns", 0400, dmatest_dir, &dmatest_ns);
 	debugfs_create_u64("hits", 0400, dmatest_dir, &dmatest_hits);
 	debugfs_create_file("floor", 0200, dmatest_dir, NULL, &dmatest_floor_fops);
+#ifdef DMATEST_TPFLOOR
+	debugfs_create_file("tpfloor", 0200, dmatest_dir, NULL, &dmatest_tpfloor_fops);
+#endif
 	return pci_register_driver(&dmatest_driver);
 }
 
@@ -502,6 +634,9 @@ static void __exit dmatest_exit(void)
 {
 	mutex_lock(&dmatest_lock);
 	dmatest_floor_off();
+#ifdef DMATEST_TPFLOOR
+	dmatest_tpfloor_off();
+#endif
 	mutex_unlock(&dmatest_lock);
 	pci_unregister_driver(&dmatest_driver);
 	debugfs_remove_recursive(dmatest_dir);
