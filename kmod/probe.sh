@@ -133,7 +133,10 @@ exports ftrace_free_filter ftrace_free_filter
 
 # The DMA tracepoints (6.12+), and their probe types: used only by the
 # benchmark's tracepoint floor (tests/vm/modules/dmadirty_dmatest.c).
-probe dma_trace_page "linux/module.h trace/events/dma.h" '
+# dma_trace_map_unmap SUFFIX prints the body for dma_map_SUFFIX and
+# dma_unmap_SUFFIX.
+dma_trace_map_unmap() {
+	cat <<EOF
 static void m(void *d, struct device *dev, phys_addr_t p, dma_addr_t a,
 	      size_t s, enum dma_data_direction dir, unsigned long at) { }
 static void u(void *d, struct device *dev, dma_addr_t a, size_t s,
@@ -141,21 +144,13 @@ static void u(void *d, struct device *dev, dma_addr_t a, size_t s,
 void p(void);
 void p(void)
 {
-	check_trace_callback_type_dma_map_page(m);
-	check_trace_callback_type_dma_unmap_page(u);
-}'
-
-probe dma_trace_phys "linux/module.h trace/events/dma.h" '
-static void m(void *d, struct device *dev, phys_addr_t p, dma_addr_t a,
-	      size_t s, enum dma_data_direction dir, unsigned long at) { }
-static void u(void *d, struct device *dev, dma_addr_t a, size_t s,
-	      enum dma_data_direction dir, unsigned long at) { }
-void p(void);
-void p(void)
-{
-	check_trace_callback_type_dma_map_phys(m);
-	check_trace_callback_type_dma_unmap_phys(u);
-}'
+	check_trace_callback_type_dma_map_$1(m);
+	check_trace_callback_type_dma_unmap_$1(u);
+}
+EOF
+}
+probe dma_trace_page "linux/module.h trace/events/dma.h" "$(dma_trace_map_unmap page)"
+probe dma_trace_phys "linux/module.h trace/events/dma.h" "$(dma_trace_map_unmap phys)"
 
 probe dma_trace_sync "linux/module.h trace/events/dma.h" '
 static void y(void *d, struct device *dev, dma_addr_t a, size_t s,
