@@ -81,13 +81,14 @@ while [ $r -lt "$ROUNDS" ]; do
 	echo "BENCH after4k $(loop 4096 keep)"
 	# The same functions hooked by an empty callback, the flag still
 	# clear: the floor under "on" that no callback can go below.
-	tr ' ' '\n' <$C/hooks | grep -v '(' >$T/floor
+	tr ' ' '\n' <$C/hooks | grep -v '(' >$T/floor ||
+		{ echo 'guest-bench: cannot hook the floor'; exit 1; }
 	echo "BENCH floor4k $(loop 4096 keep)"
 	echo >$T/floor
 	# The same through the kernel's DMA tracepoints (6.12+), the
 	# lightest entry it offers.
 	if [ -e $T/tpfloor ]; then
-		echo 1 >$T/tpfloor
+		echo 1 >$T/tpfloor || { echo 'guest-bench: cannot probe the DMA tracepoints'; exit 1; }
 		echo "BENCH tpfloor4k $(loop 4096 keep)"
 		echo 0 >$T/tpfloor
 	fi
