@@ -21,10 +21,11 @@ T=/sys/kernel/debug/dmadirty_dmatest
 C=/sys/class/misc/dmadirty
 SYSCTL=/proc/sys/vm/dma_mark_dirty
 BOOT=$(sed -n 's/.*dmadirty_bench=\([a-z]*\).*/\1/p' /proc/cmdline)
+fail() { echo "guest-bench: $*"; exit 1; }
 
 vm_modprobe nvme
 vm_insmod dmadirty_dmatest
-vm_wait_for 100 '[ -b /dev/nvme0n1 ]' || { echo 'guest-bench: no /dev/nvme0n1 after 10 s'; exit 1; }
+vm_wait_for 100 '[ -b /dev/nvme0n1 ]' || fail "no /dev/nvme0n1 after 10 s"
 
 # Each state settles for a second first: module load and unload queue
 # deferred work (init memory freeing, RCU callbacks) that would otherwise
@@ -81,14 +82,13 @@ while [ $r -lt "$ROUNDS" ]; do
 	echo "BENCH after4k $(loop 4096 keep)"
 	# The same functions hooked by an empty callback, the flag still
 	# clear: the floor under "on" that no callback can go below.
-	tr ' ' '\n' <$C/hooks | grep -v '(' >$T/floor ||
-		{ echo 'guest-bench: cannot hook the floor'; exit 1; }
+	tr ' ' '\n' <$C/hooks | grep -v '(' >$T/floor || fail "cannot hook the floor"
 	echo "BENCH floor4k $(loop 4096 keep)"
 	echo >$T/floor
 	# The same through the kernel's DMA tracepoints (6.12+), the
 	# lightest entry it offers.
 	if [ -e $T/tpfloor ]; then
-		echo 1 >$T/tpfloor || { echo 'guest-bench: cannot probe the DMA tracepoints'; exit 1; }
+		echo 1 >$T/tpfloor || fail "cannot probe the DMA tracepoints"
 		echo "BENCH tpfloor4k $(loop 4096 keep)"
 		echo 0 >$T/tpfloor
 	fi
