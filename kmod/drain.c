@@ -81,22 +81,24 @@ bool dmadirty_clear_skip_sync(struct device *dev)
 	return true;
 }
 
-static int dmadirty_clear_one(struct device *dev, void *unused)
-{
-	dmadirty_clear_skip_sync(dev);
-	return 0;
-}
-
 /*
- * DMA masters on the platforms we support are PCI and platform devices;
- * any other gets the flag cleared at its next map.  The flag is left clear
- * when dirtying goes off: a clear flag only costs a call into the sync
- * path, while setting it wrongly would lose syncs.
+ * Every device the driver core has registered, whatever its bus (a device
+ * does DMA once its driver is bound, so registered): they all hang in its
+ * kset of devices, which platform_bus (registered at boot) belongs to, as
+ * the shutdown path walks it.  The walk only clears a bit, so it holds
+ * the list's spinlock throughout.  The flag is left clear when dirtying
+ * goes off: a clear flag only costs a call into the sync path, while
+ * setting it wrongly would lose syncs.
  */
 void dmadirty_clear_all_skip_sync(void)
 {
-	bus_for_each_dev(&pci_bus_type, NULL, NULL, dmadirty_clear_one);
-	bus_for_each_dev(&platform_bus_type, NULL, NULL, dmadirty_clear_one);
+	struct kset *devices = platform_bus.kobj.kset;
+	struct kobject *k;
+
+	spin_lock(&devices->list_lock);
+	list_for_each_entry(k, &devices->list, entry)
+		dmadirty_clear_skip_sync(container_of(k, struct device, kobj));
+	spin_unlock(&devices->list_lock);
 }
 
 /* The block class, found through any disk below a PCI or platform device. */
