@@ -32,6 +32,7 @@
 #include <linux/scatterlist.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include "compat.h"
 #include "dmadirty.h"
@@ -330,12 +331,19 @@ enum dmadirty_kind {
 	DMADIRTY_FREE,		/* coherent memory, by its CPU address */
 	/*
 	 * dma_map_*(dev, ...), dma_iova_link(dev, ...), dma_need_unmap(dev):
-	 * the kernel recomputes dma_skip_sync in dma_set_mask(), so while
-	 * dirtying is on every map clears it again on its device, and so does
-	 * the question a driver asks, at map time, before deciding to skip
-	 * its unmap.
+	 * the kernel recomputes dma_skip_sync in dma_set_mask(), so every
+	 * map clears it again on its device, and so does the question a
+	 * driver asks, at map time, before deciding to skip its unmap.  Armed
+	 * with the others; once the dma_set_mask() hook below is, they are
+	 * needed only until the calls of it that started before are over
+	 * (dmadirty_settle()).
 	 */
 	DMADIRTY_KEEP_SYNC,
+	/*
+	 * dma_set_mask(dev, mask), the only place the kernel sets the flag:
+	 * its callers are sent to a wrapper that clears it on return.
+	 */
+	DMADIRTY_SET_MASK,
 	DMADIRTY_NR_KINDS
 };
 
@@ -397,13 +405,14 @@ static struct dmadirty_hook dmadirty_hooks[] = {
 #ifdef HAVE_DMA_NEED_UNMAP
 	DMADIRTY_SYNC_HOOK(dma_need_unmap),
 #endif
+	DMADIRTY_HOOK(dma_set_mask, SET_MASK, NULL),
 #endif
 };
 
 /*
  * What every hooked call does first: count it (@counted) and keep its
- * device's dma_skip_sync clear (the map hooks exist for that, and an
- * unmap or sync clears it too).  Returns the device, NULL if none.
+ * device's dma_skip_sync clear (the keep-sync hooks exist for that, and
+ * an unmap or sync clears it too).  Returns the device, NULL if none.
  */
 static __always_inline struct device *dmadirty_enter(dmadirty_fregs_t *regs, bool counted)
 {
@@ -453,6 +462,34 @@ static void notrace dmadirty_keep_sync_func(unsigned long ip, unsigned long pare
 	dmadirty_enter(regs, false);
 }
 
+#if DMADIRTY_CAN_CLEAR_SKIP_SYNC
+/*
+ * dma_set_mask() recomputes dma_skip_sync, and nothing else in the kernel
+ * sets it.  Its callers run this instead, which calls it and clears the
+ * flag before the caller can map anything: a synchronous return hook,
+ * which needs no per-call state.  The callback lets the call from here
+ * through, knowing it by its return address; the clear after it keeps it
+ * from being a tail call, which would return straight to the caller and
+ * be sent here again.  dma_set_mask() does not sleep, which
+ * dmadirty_settle() relies on; nor does this, so the RCU-tasks wait of
+ * unregistering the ops also waits for a task still in here.
+ */
+static int dmadirty_set_mask(struct device *dev, u64 mask)
+{
+	int ret = dma_set_mask(dev, mask);
+
+	dmadirty_clear_skip_sync(dev);
+	return ret;
+}
+
+static void notrace dmadirty_set_mask_func(unsigned long ip, unsigned long parent_ip,
+					   struct ftrace_ops *op, dmadirty_fregs_t *regs)
+{
+	if (!within_module(parent_ip, THIS_MODULE))
+		instruction_pointer_set(ftrace_get_regs(regs), (unsigned long)dmadirty_set_mask);
+}
+#endif
+
 /*
  * The callbacks may run preemptible (they need no more: per-CPU counters
  * are single instructions, the RAM lookup an RCU-sched reader); ftrace's
@@ -475,6 +512,14 @@ static struct ftrace_ops dmadirty_ops[DMADIRTY_NR_KINDS] = {
 #endif
 	DMADIRTY_OPS(FREE, dmadirty_free_func),
 	DMADIRTY_OPS(KEEP_SYNC, dmadirty_keep_sync_func),
+#if DMADIRTY_CAN_CLEAR_SKIP_SYNC
+	/* It changes where the call goes: full registers, and exclusive. */
+	[DMADIRTY_SET_MASK] = {
+		.func = dmadirty_set_mask_func,
+		.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+			 FTRACE_OPS_FL_PERMANENT,
+	},
+#endif
 };
 
 /* Which ops have a function in their filter, and which are registered. */
@@ -501,13 +546,17 @@ static int dmadirty_disarm(void)
 	return ret;
 }
 
-/* All or nothing: an ops that fails to register takes the others back. */
+/*
+ * All or nothing: an ops that fails to register takes the others back.
+ * The dma_set_mask() hook is left to dmadirty_settle().
+ */
 static int dmadirty_arm(void)
 {
 	int k, ret;
 
 	for (k = 0; k < DMADIRTY_NR_KINDS; k++) {
-		if (!dmadirty_ops_used[k] || dmadirty_ops_registered[k])
+		if (!dmadirty_ops_used[k] || dmadirty_ops_registered[k] ||
+		    k == DMADIRTY_SET_MASK)
 			continue;
 		ret = register_ftrace_function(&dmadirty_ops[k]);
 		if (ret) {
@@ -518,6 +567,56 @@ static int dmadirty_arm(void)
 	}
 	return 0;
 }
+
+/* Counts enables, so that a late dmadirty_settle() knows its own. */
+static unsigned long dmadirty_generation;
+
+/*
+ * After enable (6.11+): hook dma_set_mask(), then disarm the map hooks
+ * once no call of it that started before can still set the flag.  Such a
+ * call is running or preempted (the function does not sleep), and an
+ * RCU-tasks grace period waits for every task in either state to switch
+ * voluntarily.  The flags those calls set are cleared again; from then on
+ * only hooked calls set it, and they clear it before they return.  Until
+ * then the map hooks clear it.  Where dma_set_mask() cannot be hooked
+ * (another ops that changes where the call goes holds it), the map hooks
+ * stay armed.  It runs a moment after enable, out of the way of the
+ * ack the host waits for: on a single CPU, a work queued at once would
+ * run before the enable's write returns.
+ */
+static void dmadirty_settle(struct work_struct *work)
+{
+	unsigned long gen;
+	int ret = -EAGAIN;
+
+	mutex_lock(&dmadirty_switch_lock);
+	gen = dmadirty_generation;
+	if (dmadirty_armed && !dmadirty_ops_registered[DMADIRTY_SET_MASK]) {
+		ret = register_ftrace_function(&dmadirty_ops[DMADIRTY_SET_MASK]);
+		if (ret)
+			pr_warn("cannot hook dma_set_mask (%d): the map hooks stay armed\n",
+				ret);
+		else
+			dmadirty_ops_registered[DMADIRTY_SET_MASK] = true;
+	}
+	mutex_unlock(&dmadirty_switch_lock);
+	if (ret)
+		return;
+
+	synchronize_rcu_tasks();
+
+	/* Not disabled since (which unhooks dma_set_mask) nor enabled again. */
+	mutex_lock(&dmadirty_switch_lock);
+	if (dmadirty_armed && gen == dmadirty_generation &&
+	    dmadirty_ops_registered[DMADIRTY_KEEP_SYNC]) {
+		dmadirty_clear_all_skip_sync();
+		if (!unregister_ftrace_function(&dmadirty_ops[DMADIRTY_KEEP_SYNC]))
+			dmadirty_ops_registered[DMADIRTY_KEEP_SYNC] = false;
+	}
+	mutex_unlock(&dmadirty_switch_lock);
+}
+
+static DECLARE_DELAYED_WORK(dmadirty_settle_work, dmadirty_settle);
 
 /* A scratch ops whose filter only tells whether the kernel has a function. */
 static struct ftrace_ops dmadirty_lookup_ops;
@@ -631,11 +730,13 @@ static bool dmadirty_skip_sync_missing(void)
 /*
  * The kernel has this entry point and nothing covers it: not hooked, not
  * done by a hooked callee.  A keep-sync hook is needed only while the
- * module clears dma_skip_sync.
+ * module clears dma_skip_sync; the dma_set_mask() hook never is (the
+ * keep-sync hooks then stay armed).
  */
 static bool dmadirty_hook_missing(const struct dmadirty_hook *h)
 {
 	return h->present && !h->hooked && !h->nested &&
+	       h->kind != DMADIRTY_SET_MASK &&
 	       (h->kind != DMADIRTY_KEEP_SYNC || dmadirty_use_skip_sync());
 }
 
@@ -653,24 +754,32 @@ bool dmadirty_coverage_complete(void)
 	return true;
 }
 
-/* Space-separated names: hooked (@missing false) or missing (true). */
-ssize_t dmadirty_hooks_show(char *buf, bool missing)
+/*
+ * Space-separated names: hooked (with the wrappers left to their callee),
+ * missing, or armed (patched now).
+ */
+ssize_t dmadirty_hooks_show(char *buf, enum dmadirty_hooks_list which)
 {
 	ssize_t n = 0;
 	int i;
 
-	if (missing && dmadirty_skip_sync_missing())
+	if (which == DMADIRTY_HOOKS_MISSING && dmadirty_skip_sync_missing())
 		n += sysfs_emit_at(buf, n, "dma_skip_sync ");
+	mutex_lock(&dmadirty_switch_lock);
 	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
 		const struct dmadirty_hook *h = &dmadirty_hooks[i];
 
-		if (missing && dmadirty_hook_missing(h))
+		if (which == DMADIRTY_HOOKS_MISSING && dmadirty_hook_missing(h))
 			n += sysfs_emit_at(buf, n, "%s ", h->name);
-		else if (!missing && h->hooked)
+		else if (which == DMADIRTY_HOOKS_ARMED && h->hooked &&
+			 dmadirty_ops_registered[h->kind])
 			n += sysfs_emit_at(buf, n, "%s ", h->name);
-		else if (!missing && h->nested)
+		else if (which == DMADIRTY_HOOKS_HOOKED && h->hooked)
+			n += sysfs_emit_at(buf, n, "%s ", h->name);
+		else if (which == DMADIRTY_HOOKS_HOOKED && h->nested)
 			n += sysfs_emit_at(buf, n, "%s(%s) ", h->name, h->callee);
 	}
+	mutex_unlock(&dmadirty_switch_lock);
 	if (n)
 		buf[n - 1] = '\n';
 	else
@@ -718,12 +827,17 @@ int dmadirty_dirty_set(bool on)
 			goto out_unlock;
 		}
 		WRITE_ONCE(dmadirty_armed, true);
+		dmadirty_generation++;
 		/* No CPU still runs an unarmed call site. */
 		synchronize_rcu();
 		/* Hooks first, so no map after the walk slips by. */
 		if (dmadirty_use_skip_sync())
 			dmadirty_clear_all_skip_sync();
 		drained = dmadirty_drain_block();
+		/* An RCU-tasks grace period can take seconds. */
+		if (dmadirty_ops_used[DMADIRTY_SET_MASK])
+			queue_delayed_work(system_long_wq, &dmadirty_settle_work,
+					   msecs_to_jiffies(100));
 		pr_info("dirtying on (%u block queues drained)\n", drained);
 	} else {
 		ret = dmadirty_disarm();
@@ -764,7 +878,8 @@ int dmadirty_dirty_init(bool kernel_has_sysctl)
 		h->present = !dmadirty_filter(&dmadirty_lookup_ops, h->name, 1);
 		if (!h->present || !h->addr)
 			continue;
-		if (h->kind == DMADIRTY_KEEP_SYNC && !dmadirty_use_skip_sync())
+		if ((h->kind == DMADIRTY_KEEP_SYNC || h->kind == DMADIRTY_SET_MASK) &&
+		    !dmadirty_use_skip_sync())
 			continue;
 		if (dmadirty_break_hook && !strcmp(dmadirty_break_hook, h->name)) {
 			pr_warn("break_hook: not hooking %s\n", h->name);
@@ -813,6 +928,7 @@ void dmadirty_dirty_exit(void)
 		return;
 	/* Unregistering waits for handlers that are still running. */
 	dmadirty_dirty_set(false);
+	cancel_delayed_work_sync(&dmadirty_settle_work);
 	for (k = 0; k < DMADIRTY_NR_KINDS; k++)
 		if (dmadirty_ops_used[k])
 			dmadirty_filter_free(&dmadirty_ops[k]);

@@ -45,7 +45,13 @@ int dmadirty_dirty_set(bool on);
 bool dmadirty_dirty_on(void);
 bool dmadirty_enabled(void);
 bool dmadirty_coverage_complete(void);
-ssize_t dmadirty_hooks_show(char *buf, bool missing);
+enum dmadirty_hooks_list {
+	DMADIRTY_HOOKS_HOOKED,
+	DMADIRTY_HOOKS_MISSING,
+	DMADIRTY_HOOKS_ARMED,
+};
+
+ssize_t dmadirty_hooks_show(char *buf, enum dmadirty_hooks_list which);
 u32 dmadirty_guest_features(void);
 u32 dmadirty_guest_state(void);
 

@@ -3,10 +3,10 @@
  * What enable does besides arming the hooks, so that no mapping made
  * before it can reach the CPU unmarked:
  *
- *  - dma_skip_sync is cleared on every device (and again at every map
- *    while dirtying is on, see dirty.c).  With it set, the kernel skips
- *    sync-for-cpu calls before they reach a hook, and from 6.17 drivers
- *    that ask dma_need_unmap() never unmap at all.
+ *  - dma_skip_sync is cleared on every device (and again by every
+ *    dma_set_mask() while dirtying is on, see dirty.c).  With it set, the
+ *    kernel skips sync-for-cpu calls before they reach a hook, and from
+ *    6.17 drivers that ask dma_need_unmap() never unmap at all.
  *
  *  - In-flight block requests are drained: every blk-mq queue is frozen
  *    (which waits for the requests already issued) and thawed, one queue
@@ -34,9 +34,9 @@
  * struct device, so that it can be cleared with clear_bit(), an atomic
  * read-modify-write of its word that cannot rewrite a neighbour
  * (offline, can_match, state_synced) with a stale value.  The kernel's
- * own plain stores to a neighbour can still undo our clear; the map hooks
- * clear it again, and a neighbour only changes at bind, unbind or
- * offline, when the device has no DMA in flight.
+ * own plain stores to a neighbour can still undo a clear made at the same
+ * instant; on a DMA device they happen only as a driver binds, before its
+ * probe calls dma_set_mask(), and every unmap hook clears the flag again.
  */
 unsigned int dmadirty_skip_sync_word;
 unsigned int dmadirty_skip_sync_bit;

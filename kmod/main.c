@@ -98,7 +98,7 @@ static DEVICE_ATTR_RO(enabled);
 static ssize_t hooks_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	return dmadirty_hooks_show(buf, false);
+	return dmadirty_hooks_show(buf, DMADIRTY_HOOKS_HOOKED);
 }
 static DEVICE_ATTR_RO(hooks);
 
@@ -106,9 +106,17 @@ static DEVICE_ATTR_RO(hooks);
 static ssize_t missing_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
-	return dmadirty_hooks_show(buf, true);
+	return dmadirty_hooks_show(buf, DMADIRTY_HOOKS_MISSING);
 }
 static DEVICE_ATTR_RO(missing);
+
+/* The hooks patched in now: none while off. */
+static ssize_t armed_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return dmadirty_hooks_show(buf, DMADIRTY_HOOKS_ARMED);
+}
+static DEVICE_ATTR_RO(armed);
 
 /*
  * What no hook can see on any kernel (kmod/README.md): a mapping that is
@@ -154,6 +162,7 @@ static struct attribute *dmadirty_attrs[] = {
 	&dev_attr_enabled.attr,
 	&dev_attr_hooks.attr,
 	&dev_attr_missing.attr,
+	&dev_attr_armed.attr,
 	&dev_attr_uncovered.attr,
 	NULL
 };

@@ -215,18 +215,40 @@ coverage_checks() {
 }
 
 # 6.11+ skips sync-for-cpu on coherent devices (dma_skip_sync), and
-# dma_set_mask() sets the flag again: every sync is still seen.
-skip_sync_checks() {
-	grep -q ' __dma_sync_single_for_cpu$' /proc/kallsyms || return 0
-	echo 1 >$SYSCTL
+# dma_set_mask() sets the flag again: every sync is still seen.  Once the
+# calls of dma_set_mask() from before enable are over, its hook alone
+# clears the flag, and the map hooks are disarmed; a module that cannot
+# hook it keeps them armed.
+KEEP_SYNC='dma_map_page_attrs|dma_map_phys|dma_map_sg_attrs|dma_iova_link|dma_need_unmap'
+keep_sync_armed() { tr ' ' '\n' <$C/armed | grep -Eqx "$KEEP_SYNC"; }
+setmask_check() {	# setmask_check WHAT
 	c0=$(ctr skip_sync_cleared)
 	run setmask >/dev/null
 	m0=$(ctr pages_marked)
 	exp=$(run sync 3 0 4096)
 	after=$(($(ctr pages_marked) - m0))
-	check "skip-sync: after dma_set_mask, flag cleared again and all $exp syncs and unmaps seen" \
+	check "skip-sync, $1: after dma_set_mask, flag cleared again and all $exp syncs and unmaps seen" \
 		"[ $after = $exp ] && [ $(ctr skip_sync_cleared) -gt $c0 ]" "after $after"
+}
+skip_sync_checks() {
+	grep -q ' __dma_sync_single_for_cpu$' /proc/kallsyms || return 0
+	echo 1 >$SYSCTL
+	vm_wait_for 100 '! keep_sync_armed'
+	check "skip-sync: map hooks disarmed after enable, dma_set_mask hooked" \
+		"! keep_sync_armed && grep -qw dma_set_mask $C/armed" "armed: $(cat $C/armed)"
+	setmask_check "dma_set_mask hooked"
 	echo 0 >$SYSCTL
+	check "skip-sync: nothing armed while off" "[ -z \"\$(cat $C/armed)\" ]" "armed: $(cat $C/armed)"
+
+	rmmod dmadirty
+	vm_insmod dmadirty break_hook=dma_set_mask
+	echo 1 >$SYSCTL
+	check "skip-sync, dma_set_mask not hooked: enable works, the map hooks stay armed" \
+		"keep_sync_armed && ! grep -qw dma_set_mask $C/armed" "armed: $(cat $C/armed)"
+	setmask_check "map hooks"
+	echo 0 >$SYSCTL
+	rmmod dmadirty
+	vm_insmod dmadirty
 }
 
 # reads_done: completed reads on the fast disk.
