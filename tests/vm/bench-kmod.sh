@@ -18,7 +18,7 @@
 #   floor / not loaded: the hooked functions under an empty ftrace
 #     callback (flag clear), what any ftrace-based hook costs
 #   tracepoint floor / not loaded (6.12+): empty probes on the kernel's
-#     DMA tracepoints of map, sync and unmap (flag clear), the lightest
+#     DMA tracepoints of sync and unmap (flag clear), the lightest
 #     entry the kernel offers, and one that comes after the operation
 #   on vs swiotlb=force, per DMA of 64 KiB             goal <= 0.25
 #   NVMe 4 KiB QD32 IOPS, on / off                     goal >= 0.95

@@ -34,8 +34,8 @@
  *       dmadirty's callback does any work, the floor of its armed path.
  *   echo 1 > /sys/kernel/debug/dmadirty_dmatest/tpfloor   (6.12+)
  *       the same through the kernel's DMA tracepoints: empty probes on
- *       those of map, sync_single_for_cpu and unmap ("echo 0" removes
- *       them), the floor of a hook that needs no ftrace trampoline.
+ *       those of sync_single_for_cpu and unmap ("echo 0" removes them),
+ *       the floor of a hook that needs no ftrace trampoline.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -395,12 +395,6 @@ static const struct file_operations dmatest_floor_fops = {
 };
 
 #ifdef DMATEST_TPFLOOR
-static void dmatest_tp_map(void *data, struct device *dev, phys_addr_t phys,
-			   dma_addr_t addr, size_t size, enum dma_data_direction dir,
-			   unsigned long attrs)
-{
-}
-
 static void dmatest_tp_unmap(void *data, struct device *dev, dma_addr_t addr,
 			     size_t size, enum dma_data_direction dir,
 			     unsigned long attrs)
@@ -412,7 +406,10 @@ static void dmatest_tp_sync(void *data, struct device *dev, dma_addr_t addr,
 {
 }
 
-/* The tracepoints of map, sync_single_for_cpu and unmap, by kernel. */
+/*
+ * The tracepoints of sync_single_for_cpu and unmap, by kernel: where a
+ * mapping returns to the CPU, as dmadirty's hooks once enable settled.
+ */
 static struct dmatest_tp {
 	const char *name;
 	void *probe;
@@ -420,11 +417,9 @@ static struct dmatest_tp {
 	bool registered;
 } dmatest_tps[] = {
 #ifdef HAVE_DMA_TRACE_PAGE
-	{ "dma_map_page", dmatest_tp_map },
 	{ "dma_unmap_page", dmatest_tp_unmap },
 #endif
 #ifdef HAVE_DMA_TRACE_PHYS
-	{ "dma_map_phys", dmatest_tp_map },
 	{ "dma_unmap_phys", dmatest_tp_unmap },
 #endif
 	{ "dma_sync_single_for_cpu", dmatest_tp_sync },
@@ -463,11 +458,9 @@ static int dmatest_tpfloor_on(void)
 
 	/* The probes have the types the tracepoints call them with. */
 #ifdef HAVE_DMA_TRACE_PAGE
-	check_trace_callback_type_dma_map_page(dmatest_tp_map);
 	check_trace_callback_type_dma_unmap_page(dmatest_tp_unmap);
 #endif
 #ifdef HAVE_DMA_TRACE_PHYS
-	check_trace_callback_type_dma_map_phys(dmatest_tp_map);
 	check_trace_callback_type_dma_unmap_phys(dmatest_tp_unmap);
 #endif
 	check_trace_callback_type_dma_sync_single_for_cpu(dmatest_tp_sync);
