@@ -43,7 +43,8 @@ while read -r name kver; do
 	vm_build_kmod "$kver" "$work" || exit 1
 	vm_initramfs "$work/$kver.cpio.gz" "$kver" "$top_srcdir/tests/vm/guest-bench.sh" \
 		--module nvme --ko "$work/$kver/dmadirty.ko" --ko "$work/$kver/dmadirty_dmatest.ko" \
-		--bin "$work/dmadirty-vmtest" --bin "$fio" || exit 1
+		--bin "$work/dmadirty-vmtest" --bin "$fio" \
+		--file "$top_srcdir/tests/vm/guest-hooks.sh:/lib/dmadirty-hooks.sh" || exit 1
 	for boot in module swiotlb; do
 		extra=
 		[ $boot = swiotlb ] && extra=swiotlb=force

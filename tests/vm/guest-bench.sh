@@ -22,6 +22,7 @@ C=/sys/class/misc/dmadirty
 SYSCTL=/proc/sys/vm/dma_mark_dirty
 BOOT=$(sed -n 's/.*dmadirty_bench=\([a-z]*\).*/\1/p' /proc/cmdline)
 fail() { echo "guest-bench: $*"; exit 1; }
+. /lib/dmadirty-hooks.sh
 
 vm_modprobe nvme
 vm_insmod dmadirty_dmatest
@@ -75,7 +76,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	echo 1 >$SYSCTL
 	# 6.11+: the map hooks stay armed until the calls of dma_set_mask()
 	# from before enable are over (dirty.c); measure what stays.
-	vm_wait_for 100 '! grep -Eq "dma_map_|dma_iova_link|dma_need_unmap" $C/armed' ||
+	vm_wait_for 100 '! keep_sync_armed' ||
 		fail "map hooks still armed 10 s after enable: $(cat $C/armed)"
 	armed=$(cat $C/armed)
 	m0=$(cat $C/pages_marked)

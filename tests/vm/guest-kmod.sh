@@ -10,6 +10,7 @@ B=/sys/kernel/debug/dmadirty_testbridge
 SYSCTL=/proc/sys/vm/dma_mark_dirty
 NVME=
 SLOW=
+. /lib/dmadirty-hooks.sh
 
 tap() {	# tap OK DESC [DIAG]
 	if [ "$1" = 0 ]; then
@@ -219,8 +220,6 @@ coverage_checks() {
 # calls of dma_set_mask() from before enable are over, its hook alone
 # clears the flag, and the map hooks are disarmed; a module that cannot
 # hook it keeps them armed.
-KEEP_SYNC='dma_map_page_attrs|dma_map_phys|dma_map_sg_attrs|dma_iova_link|dma_need_unmap'
-keep_sync_armed() { tr ' ' '\n' <$C/armed | grep -Eqx "$KEEP_SYNC"; }
 setmask_check() {	# setmask_check WHAT
 	c0=$(ctr skip_sync_cleared)
 	run setmask >/dev/null

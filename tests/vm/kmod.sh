@@ -64,7 +64,8 @@ while read -r name kver; do
 	vm_initramfs "$work/$kver.cpio.gz" "$kver" "$top_srcdir/tests/vm/guest-kmod.sh" \
 		--module nvme --ko "$work/$kver/dmadirty.ko" \
 		--ko "$work/$kver/dmadirty_dmatest.ko" --ko "$work/$kver/dmadirty_testbridge.ko" \
-		--bin "$work/dmadirty-vmtest"
+		--bin "$work/dmadirty-vmtest" \
+		--file "$top_srcdir/tests/vm/guest-hooks.sh:/lib/dmadirty-hooks.sh"
 	boot "$kver" default dmadirty_test=default -- "${disk[@]}" -device pci-testdev
 	if [ "${DD_MATRIX:-}" = full ] || [ "$kver" = "$oldest" ] || [ "$kver" = "$newest" ]; then
 		boot "$kver" iommu dmadirty_test=iommu intel_iommu=on -- \

@@ -3,7 +3,7 @@
 # tests/lib/vm.sh is the shared initramfs/boot library for every VM suite.
 EXTRA_DIST += tests/lib/vm.sh tests/kernels/matrix.txt tests/kernels/setup.sh \
 	tests/vm/kmod.sh tests/vm/guest-kmod.sh tests/vm/build-modules.sh \
-	tests/vm/bench-kmod.sh tests/vm/guest-bench.sh \
+	tests/vm/bench-kmod.sh tests/vm/guest-bench.sh tests/vm/guest-hooks.sh \
 	tests/vm/dmadirty-vmtest.c \
 	tests/vm/modules/Kbuild tests/vm/modules/Makefile tests/vm/modules/.gitignore \
 	tests/vm/modules/dmadirty_dmatest.c tests/vm/modules/dmadirty_testbridge.c

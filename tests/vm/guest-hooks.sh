@@ -1,0 +1,10 @@
+# Guest side, shared by guest-kmod.sh and guest-bench.sh, which source it
+# from /lib/dmadirty-hooks.sh (kmod.sh and bench-kmod.sh place it there).
+#
+# The functions that enable arms on 6.11+ only to keep dma_skip_sync
+# clear, until the dma_set_mask() hook has settled (DMADIRTY_KEEP_SYNC in
+# kmod/dirty.c).
+KEEP_SYNC='dma_map_page_attrs|dma_map_phys|dma_map_sg_attrs|dma_iova_link|dma_need_unmap'
+
+# True while one of them is patched.
+keep_sync_armed() { tr ' ' '\n' </sys/class/misc/dmadirty/armed | grep -Eqx "$KEEP_SYNC"; }
