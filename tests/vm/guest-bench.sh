@@ -28,15 +28,24 @@ vm_modprobe nvme
 vm_insmod dmadirty_dmatest
 vm_wait_for 100 '[ -b /dev/nvme0n1 ]' || fail "no /dev/nvme0n1 after 10 s"
 
-# Each state settles for a second first: module load and unload queue
-# deferred work (init memory freeing, RCU callbacks) that would otherwise
-# run inside the timed loop on this single vCPU.  "loop LEN" starts from
-# the device's dma_skip_sync as the kernel computes it (dma_set_mask(), as
-# at probe); "loop LEN keep" from the flag as the last state left it.
-loop() {
+# bench NAME LEN [keep]: times the loop on a buffer of LEN bytes and
+# prints "BENCH NAME <ns> <pages dmadirty marked>".  Each state settles for
+# a second first: module load and unload queue deferred work (init memory
+# freeing, RCU callbacks) that would otherwise run inside the timed loop on
+# this single vCPU.  The loop starts from the device's dma_skip_sync as the
+# kernel computes it (dma_set_mask(), as at probe); with "keep", from the
+# flag as the last state left it.  A tenth of the loop runs untimed first:
+# TCG translates anew the code that loading a module, or arming or
+# disarming a hook, has just written, and the timed loop is to measure the
+# steady state.
+marked() { cat $C/pages_marked 2>/dev/null || echo 0; }
+bench() {
 	sleep 1
-	[ "${2:-}" = keep ] || echo setmask >$T/run
-	echo "bench $N $1" >$T/run && cat $T/ns
+	[ "${3:-}" = keep ] || echo setmask >$T/run || fail "setmask failed"
+	echo "bench $((N / 10)) $2" >$T/run || fail "$1: warm-up loop failed"
+	_m0=$(marked)
+	echo "bench $N $2" >$T/run || fail "$1: loop failed"
+	echo "BENCH $1 $(cat $T/ns) $(($(marked) - _m0))"
 }
 fio_run() {	# fio_run NAME FIO-ARGS...: prints read IOPS and KiB/s
 	_name=$1
@@ -54,8 +63,8 @@ if [ "$BOOT" = swiotlb ]; then
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
 		r=$((r + 1))
-		echo "BENCH swiotlb4k $(loop 4096)"
-		echo "BENCH swiotlb64k $(loop 65536)"
+		bench swiotlb4k 4096
+		bench swiotlb64k 65536
 	done
 	r=0
 	while [ $r -lt "$FIO_ROUNDS" ]; do
@@ -69,33 +78,31 @@ r=0
 while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
 	[ -d /sys/module/dmadirty ] && rmmod dmadirty
-	echo "BENCH notloaded4k $(loop 4096)"
-	echo "BENCH notloaded64k $(loop 65536)"
+	bench notloaded4k 4096
+	bench notloaded64k 65536
 	vm_insmod dmadirty
-	echo "BENCH off4k $(loop 4096)"
+	bench off4k 4096
 	echo 1 >$SYSCTL
 	# 6.11+: the map hooks stay armed until the calls of dma_set_mask()
 	# from before enable are over (dirty.c); measure what stays.
 	vm_wait_for 100 '! keep_sync_armed' ||
 		fail "map hooks still armed 10 s after enable: $(cat $C/armed)"
 	armed=$(cat $C/armed)
-	m0=$(cat $C/pages_marked)
-	echo "BENCH on4k $(loop 4096) $(($(cat $C/pages_marked) - m0))"
-	m0=$(cat $C/pages_marked)
-	echo "BENCH on64k $(loop 65536) $(($(cat $C/pages_marked) - m0))"
+	bench on4k 4096
+	bench on64k 65536
 	echo 0 >$SYSCTL
 	# Dirtying leaves dma_skip_sync clear (drain.c): what that costs.
-	echo "BENCH after4k $(loop 4096 keep)"
+	bench after4k 4096 keep
 	# The functions armed while on, hooked by an empty callback, the flag
 	# still clear: the floor under "on" that no callback can go below.
 	echo "$armed" | tr ' ' '\n' >$T/floor || fail "cannot hook the floor"
-	echo "BENCH floor4k $(loop 4096 keep)"
+	bench floor4k 4096 keep
 	echo >$T/floor
 	# The same through the kernel's DMA tracepoints (6.12+), the
 	# lightest entry it offers.
 	if [ -e $T/tpfloor ]; then
 		echo 1 >$T/tpfloor || fail "cannot probe the DMA tracepoints"
-		echo "BENCH tpfloor4k $(loop 4096 keep)"
+		bench tpfloor4k 4096 keep
 		echo 0 >$T/tpfloor
 	fi
 done
