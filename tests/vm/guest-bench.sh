@@ -74,6 +74,11 @@ if [ "$BOOT" = swiotlb ]; then
 	exit 0
 fi
 
+# Where the callbacks of the hooks are loaded: bench-kmod.sh names those
+# that straddle a page boundary.
+vm_insmod dmadirty
+awk '$4 == "[dmadirty]" && $3 ~ /^dmadirty_([a-z_]+_func|mark_[a-z_]+)$/ { print "BENCH layout", $1, $3 }' \
+	/proc/kallsyms
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
