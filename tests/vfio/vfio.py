@@ -324,11 +324,11 @@ def run_case(opts, l1, ports, mode, n, tap, row):
             # Pre-copy converges when what is left fits in the downtime
             # limit at the switchover bandwidth.  The harness fixes that
             # bandwidth at one page per ms, so a 1 ms limit lets it
-            # converge only on a pass that finds no dirty page, which a
-            # running L2 never gives: it keeps iterating until the
-            # harness lifts both.  A 1 ms limit at the measured bandwidth
-            # was not enough: without dirtying, L2 dirtied less than that
-            # by the third pass.  (A 0 ms limit is worse: QEMU then takes
+            # converge only on a pass that finds no dirty page, which L2
+            # never gives while its writer loop runs (l2-guest.sh): it
+            # keeps iterating until the harness lifts both.  A 1 ms limit
+            # at the measured bandwidth was not enough: without dirtying,
+            # L2 dirtied less than that by the third pass.  (A 0 ms limit is worse: QEMU then takes
             # an empty estimate for convergence without syncing.)  The
             # guest's ack and its release of the device take seconds in a
             # guest of a guest: the bound is minutes.
