@@ -42,9 +42,10 @@ truncate -s 64M "$work/disk.img"
 disk=(-drive "file=$work/disk.img,if=none,format=raw,id=d0" -device nvme,drive=d0,serial=bench)
 # straddle LOG KO: the callbacks in LOG's layout lines that cross a page.
 straddle() {
-	local addr name size
+	local syms addr name size
+	syms=$(nm -S "$2") || return
 	grep -a '^BENCH layout ' "$1" | while read -r _ _ addr name; do
-		size=$(nm -S "$2" | awk -v n="$name" '$4 == n { print $2 }')
+		size=$(awk -v n="$name" '$4 == n { print $2 }' <<<"$syms")
 		[ -n "$size" ] && [ $((0x$addr >> 12)) != $(((0x$addr + 0x$size - 1) >> 12)) ] &&
 			printf '%s ' "$name"
 	done
