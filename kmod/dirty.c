@@ -410,6 +410,16 @@ static struct dmadirty_hook dmadirty_hooks[] = {
 };
 
 /*
+ * The keep-sync and dma_set_mask() hooks exist only to keep dma_skip_sync
+ * clear: a module that does not clear it neither sets nor needs them.
+ */
+static bool dmadirty_hook_wanted(const struct dmadirty_hook *h)
+{
+	return (h->kind != DMADIRTY_KEEP_SYNC && h->kind != DMADIRTY_SET_MASK) ||
+	       dmadirty_use_skip_sync();
+}
+
+/*
  * What every hooked call does first: count it (@counted) and keep its
  * device's dma_skip_sync clear (the keep-sync hooks exist for that, and
  * an unmap or sync clears it too).  Returns the device, NULL if none.
@@ -729,15 +739,13 @@ static bool dmadirty_skip_sync_missing(void)
 
 /*
  * The kernel has this entry point and nothing covers it: not hooked, not
- * done by a hooked callee.  A keep-sync hook is needed only while the
- * module clears dma_skip_sync; the dma_set_mask() hook never is (the
+ * done by a hooked callee.  The dma_set_mask() hook is never needed (the
  * keep-sync hooks then stay armed).
  */
 static bool dmadirty_hook_missing(const struct dmadirty_hook *h)
 {
 	return h->present && !h->hooked && !h->nested &&
-	       h->kind != DMADIRTY_SET_MASK &&
-	       (h->kind != DMADIRTY_KEEP_SYNC || dmadirty_use_skip_sync());
+	       h->kind != DMADIRTY_SET_MASK && dmadirty_hook_wanted(h);
 }
 
 bool dmadirty_coverage_complete(void)
@@ -878,8 +886,7 @@ int dmadirty_dirty_init(bool kernel_has_sysctl)
 		h->present = !dmadirty_filter(&dmadirty_lookup_ops, h->name, 1);
 		if (!h->present || !h->addr)
 			continue;
-		if ((h->kind == DMADIRTY_KEEP_SYNC || h->kind == DMADIRTY_SET_MASK) &&
-		    !dmadirty_use_skip_sync())
+		if (!dmadirty_hook_wanted(h))
 			continue;
 		if (dmadirty_break_hook && !strcmp(dmadirty_break_hook, h->name)) {
 			pr_warn("break_hook: not hooking %s\n", h->name);
