@@ -5,9 +5,9 @@
 # off, on) and a swiotlb=force boot with the module never loaded, the
 # alternative that needs no module.  The guest side is guest-bench.sh.
 #
-# Printed per kernel, fastest round of each loop (TCG timings are only
-# comparable within one run, so every figure is a ratio to a baseline
-# measured in the same run):
+# Printed per kernel, the fastest of each loop's runs, 3 back to back in
+# each of 7 rounds (TCG timings are only comparable within one run, so
+# every figure is a ratio to a baseline measured in the same run):
 #   on / not loaded, map+sync+unmap of one page       goal <= 3
 #   on / off after dirtying: the same, against a device whose
 #     dma_skip_sync dirtying left clear (6.11+), so the kernel's sync
@@ -96,7 +96,7 @@ while read -r name kver; do
 		}
 		END {
 			for (k in best) ns[k] = best[k] / n
-			printf "  loop: %d x (map, sync_for_cpu, unmap), fastest round, ns per iteration\n", n
+			printf "  loop: %d x (map, sync_for_cpu, unmap), fastest run, ns per iteration\n", n
 			printf "  %-22s %10s %10s\n", "", "4 KiB", "64 KiB"
 			printf "  %-22s %10.1f %10.1f\n", "not loaded", ns["notloaded4k"], ns["notloaded64k"]
 			printf "  %-22s %10.1f\n", "loaded, off", ns["off4k"]
