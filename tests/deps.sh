@@ -9,9 +9,11 @@
 # SUITE, a suite of the host's own release such as bookworm-backports; it
 # wins over a plain PACKAGE line in another list.  Such a suite is added to
 # apt through a sources file of its own, pinned so that apt never picks a
-# package from it unless a list names the package with the suite.  Only
-# missing packages are installed, so a second run costs one dpkg-query per
-# package.  Must run as root on Debian 12.
+# package from it unless a list names the package with the suite, or such a
+# package depends on a version that only the suite has (QEMU from
+# bookworm-backports needs that suite's SeaBIOS): apt does not look there
+# for those by itself.  Only missing packages are installed, so a second
+# run costs one dpkg-query per package.  Must run as root on Debian 12.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +47,37 @@ pin_file() { echo "/etc/apt/preferences.d/dmadirty-$1"; }
 suite_version() {
 	apt-cache madison "$1" 2>/dev/null |
 		awk -F'|' -v s="$2" '!found && $3 ~ (" " s "/") { gsub(/ /, "", $2); print $2; found = 1 }'
+}
+
+# suite_needs PACKAGE SUITE: the packages that SUITE's PACKAGE depends on
+# at a version the default candidate does not satisfy and SUITE's does.
+# Two apt-cache calls for all of them: each one reads the whole cache.
+suite_needs() {
+	local -a deps=()
+	local -A cand=() offer=()
+	local dep name op ver p v
+	mapfile -t deps < <(apt-cache show "$1/$2" 2>/dev/null |
+		awk '!done && /^(Pre-)?Depends:/ {
+			sub(/^[^:]*: */, ""); n = split($0, d, /, */)
+			for (i = 1; i <= n; i++) {
+				sub(/ *\|.*/, "", d[i])	# the first alternative
+				sub(/:[a-z]+ /, " ", d[i])	# :any
+				if (d[i] ~ /\(/) print d[i]
+			}
+		}
+		/^$/ { done = 1 }' | tr -d '()')
+	((${#deps[@]})) || return 0
+	while read -r p v; do cand[$p]=$v; done < <(apt-cache policy "${deps[@]%% *}" 2>/dev/null |
+		awk '/^[^ ]/ { p = $1; sub(/:$/, "", p) } $1 == "Candidate:" { print p, $2 }')
+	while read -r p v; do offer[$p]=$v; done < <(apt-cache madison "${deps[@]%% *}" 2>/dev/null |
+		awk -F'|' -v s="$2" '$3 ~ (" " s "/") { gsub(/ /, "", $1); gsub(/ /, "", $2); print $1, $2 }')
+	for dep in "${deps[@]}"; do
+		read -r name op ver <<<"$dep"
+		v=${cand[$name]:-}
+		[ -n "$v" ] && [ "$v" != "(none)" ] && dpkg --compare-versions "$v" "$op" "$ver" && continue
+		v=${offer[$name]:-}
+		[ -n "$v" ] && dpkg --compare-versions "$v" "$op" "$ver" && echo "$name"
+	done
 }
 
 missing=()
@@ -94,7 +127,31 @@ Pin: release n=$suite
 Pin-Priority: 100
 PIN
 done
-echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get -o DPkg::Lock::Timeout=900 update -q
+
+# What the suite's packages need from the suite, and what those need.
+declare -A named=()
+queue=()
+for e in "${missing[@]}"; do
+	named[$e]=1
+	[[ $e == */* ]] && queue+=("$e")
+done
+while ((${#queue[@]})); do
+	e=${queue[0]}
+	queue=("${queue[@]:1}")
+	while read -r dep; do
+		[ -n "${named[$dep/${e#*/}]+set}" ] && continue
+		echo "deps: $e needs $dep/${e#*/}"
+		named[$dep/${e#*/}]=1
+		queue+=("$dep/${e#*/}")
+		# It replaces a plain line for the package.
+		for i in "${!missing[@]}"; do
+			[ "${missing[i]}" = "$dep" ] && unset 'missing[i]'
+		done
+		missing+=("$dep/${e#*/}")
+	done < <(suite_needs "${e%%/*}" "${e#*/}")
+done
+
+echo "deps: installing ${missing[*]}"
 apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}"
