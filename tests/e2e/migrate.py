@@ -452,14 +452,16 @@ def migrate_once(opts, ctl, tap, src, dst, enable, log):
         src.guest.cmd("finish")
     except HarnessError as err:
         raise HarnessError("%s (migration %s)" % (err, migration_status(src.qmp).get("status")))
-    src.qmp.cmd("migrate-set-parameters", **{"downtime-limit": 300,
-                                             "max-bandwidth": 1 << 30})
     # What the module says it did between enable and now, as a cross-check
     # of the pages found: every DMA page marked with dirtying on, none off.
+    # Asked while pre-copy still holds: once the limits below are lifted,
+    # the switchover can stop the source before its agent has answered.
     status = ctl.run(src.agent_path, "status")
     log("source agent status after finish: %s" % json.dumps(status))
     marked = (status.get("counters", {}).get("pages_marked", 0) -
               before.get("counters", {}).get("pages_marked", 0))
+    src.qmp.cmd("migrate-set-parameters", **{"downtime-limit": 300,
+                                             "max-bandwidth": 1 << 30})
 
     def converged():
         s = migration_status(src.qmp).get("status")
