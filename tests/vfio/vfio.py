@@ -328,10 +328,11 @@ def run_case(opts, l1, ports, mode, n, tap, row):
             # never gives while its writer loop runs (l2-guest.sh): it
             # keeps iterating until the harness lifts both.  A 1 ms limit
             # at the measured bandwidth was not enough: without dirtying,
-            # L2 dirtied less than that by the third pass.  (A 0 ms limit is worse: QEMU then takes
-            # an empty estimate for convergence without syncing.)  The
-            # guest's ack and its release of the device take seconds in a
-            # guest of a guest: the bound is minutes.
+            # L2 dirtied less than that by the third pass.  (A 0 ms limit
+            # is worse: QEMU then takes an empty estimate for convergence
+            # without syncing.)  The guest's ack and its release of the
+            # device take seconds in a guest of a guest: the bound is
+            # minutes.
             q.cmd("migrate-set-parameters", **{"downtime-limit": 1,
                                                "avail-switchover-bandwidth": 4096 * 1000,
                                                "x-dma-dirty-ack-timeout": 180000})
