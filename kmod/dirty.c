@@ -6,9 +6,9 @@
  * free).  Each such page gets a locked add of 0 on an aligned word inside
  * the buffer, a CPU write the hypervisor's dirty log sees.
  *
- * The filters are set at load, which resolves every symbol; the ops (one
- * per kind of hook) are registered only while vm.dma_mark_dirty is 1, so
- * while off no call site is patched.  They are FTRACE_OPS_FL_PERMANENT:
+ * The filters are set at load, which resolves every symbol; the ops are
+ * registered only while vm.dma_mark_dirty is 1, so while off no call site
+ * is patched.  They are FTRACE_OPS_FL_PERMANENT:
  * while they are registered nobody can switch function tracing off under
  * them (kernel.ftrace_enabled), and registering fails, instead of silently
  * not tracing, while it is off.
@@ -226,8 +226,8 @@ static bool dmadirty_dir_written(unsigned long dir)
 
 /*
  * The handlers read the arguments of the hooked function from the ftrace
- * registers, only those they use.  Each kind has its own callback, and
- * its handler is inline in it.
+ * registers, only those they use.  The one for a single range, which a
+ * map, sync and unmap of a page meet, is inline in the callback.
  *
  * dma_unmap_page_attrs(dev, addr, size, dir, attrs),
  * dma_unmap_phys(dev, addr, size, dir, attrs) and
@@ -242,7 +242,7 @@ static void dmadirty_on_single(struct device *dev, dmadirty_fregs_t *regs)
 }
 
 /* dma_unmap_sg_attrs(dev, sg, nents, dir, attrs), [__]dma_sync_sg_for_cpu(dev, sg, nelems, dir) */
-static void dmadirty_on_sg(struct device *dev, dmadirty_fregs_t *regs)
+static noinline void dmadirty_on_sg(struct device *dev, dmadirty_fregs_t *regs)
 {
 	struct scatterlist *sgl = (struct scatterlist *)dmadirty_farg(regs, 1);
 	int nents = dmadirty_farg(regs, 2);
@@ -271,7 +271,7 @@ static void dmadirty_on_sg(struct device *dev, dmadirty_fregs_t *regs)
 
 #ifdef HAVE_DMA_IOVA
 /* dma_iova_unlink(dev, state, offset, size, dir, attrs) */
-static void dmadirty_on_iova_unlink(struct device *dev, dmadirty_fregs_t *regs)
+static noinline void dmadirty_on_iova_unlink(struct device *dev, dmadirty_fregs_t *regs)
 {
 	struct dma_iova_state *state = (struct dma_iova_state *)dmadirty_farg(regs, 1);
 	size_t size = dmadirty_farg(regs, 3);
@@ -281,7 +281,7 @@ static void dmadirty_on_iova_unlink(struct device *dev, dmadirty_fregs_t *regs)
 }
 
 /* dma_iova_destroy(dev, state, mapped_len, dir, attrs) */
-static void dmadirty_on_iova_destroy(struct device *dev, dmadirty_fregs_t *regs)
+static noinline void dmadirty_on_iova_destroy(struct device *dev, dmadirty_fregs_t *regs)
 {
 	struct dma_iova_state *state = (struct dma_iova_state *)dmadirty_farg(regs, 1);
 	size_t size = dmadirty_farg(regs, 2);
@@ -295,7 +295,7 @@ static void dmadirty_on_iova_destroy(struct device *dev, dmadirty_fregs_t *regs)
  * dma_free_attrs(dev, size, cpu_addr, dma_handle, attrs): coherent memory
  * is marked through its CPU mapping as it is freed.
  */
-static void dmadirty_on_free(dmadirty_fregs_t *regs)
+static noinline void dmadirty_on_free(dmadirty_fregs_t *regs)
 {
 	size_t size = dmadirty_farg(regs, 1);
 	unsigned long a = dmadirty_farg(regs, 2);
@@ -322,7 +322,7 @@ static void dmadirty_on_free(dmadirty_fregs_t *regs)
 	}
 }
 
-/* What a hooked function is to the callbacks: each kind has its own. */
+/* What a hooked function is to its callback. */
 enum dmadirty_kind {
 	DMADIRTY_SINGLE,	/* one DMA range: unmap_page, unmap_phys, sync_single */
 	DMADIRTY_SG,		/* a scatterlist: unmap_sg, sync_sg */
@@ -344,8 +344,33 @@ enum dmadirty_kind {
 	 * its callers are sent to a wrapper that clears it on return.
 	 */
 	DMADIRTY_SET_MASK,
-	DMADIRTY_NR_KINDS
 };
+
+/*
+ * The ops, one per way of arming: registering one walks every function
+ * ftrace knows (some 50,000, several milliseconds under emulation), and
+ * the host waits on enable for the ack.  The hooks that mark are armed
+ * together, as one; the keep-sync ones are dropped on their own once
+ * settled, and the dma_set_mask() one changes where the call goes.
+ */
+enum dmadirty_ops_id {
+	DMADIRTY_OPS_MARK,
+	DMADIRTY_OPS_KEEP_SYNC,
+	DMADIRTY_OPS_SET_MASK,
+	DMADIRTY_NR_OPS
+};
+
+static enum dmadirty_ops_id dmadirty_ops_of(enum dmadirty_kind kind)
+{
+	switch (kind) {
+	case DMADIRTY_KEEP_SYNC:
+		return DMADIRTY_OPS_KEEP_SYNC;
+	case DMADIRTY_SET_MASK:
+		return DMADIRTY_OPS_SET_MASK;
+	default:
+		return DMADIRTY_OPS_MARK;
+	}
+}
 
 struct dmadirty_hook {
 	const char *name;
@@ -353,6 +378,7 @@ struct dmadirty_hook {
 	enum dmadirty_kind kind;
 	const char *callee;	/* a hooked function it may call to do its work */
 	/* Found at load. */
+	unsigned long size;	/* of its code, where its callback tells by the address */
 	bool present;		/* the running kernel has it */
 	bool hooked;		/* in the ftrace filter */
 	bool nested;		/* calls its callee: marked there, not here */
@@ -436,34 +462,99 @@ static __always_inline struct device *dmadirty_enter(dmadirty_fregs_t *regs, boo
 }
 
 /*
- * One callback, and one ftrace_ops, per kind of hook: the trampoline
- * ftrace builds for an ops calls its callback directly, so a callback
- * knows what the hooked function is without looking at the call address.
- * Those of the hooks that hand back a mapping of a device are all alike.
+ * Where the marking callback finds what its hooked function is: the code
+ * of each function in the filter of the marking ops, the single ranges
+ * first (what a map, sync and unmap hand back), then a last entry that
+ * holds any address.  Written at load, before the ops is ever registered.
+ * The trampoline ftrace builds for an ops calls its callback directly, so
+ * this short scan is the whole price of sharing one ops.
  */
-#define DMADIRTY_MAPPING_FUNC(kind)						\
-static void notrace dmadirty_##kind##_func(unsigned long ip, unsigned long parent_ip, \
-					   struct ftrace_ops *op,		\
-					   dmadirty_fregs_t *regs)		\
-{										\
-	struct device *dev = dmadirty_enter(regs, true);			\
-										\
-	if (likely(dev))							\
-		dmadirty_on_##kind(dev, regs);					\
-}
+struct dmadirty_site {
+	unsigned long start;
+	unsigned long size;
+	enum dmadirty_kind kind;
+};
 
-DMADIRTY_MAPPING_FUNC(single)
-DMADIRTY_MAPPING_FUNC(sg)
-#ifdef HAVE_DMA_IOVA
-DMADIRTY_MAPPING_FUNC(iova_unlink)
-DMADIRTY_MAPPING_FUNC(iova_destroy)
-#endif
+static struct dmadirty_site dmadirty_sites[ARRAY_SIZE(dmadirty_hooks) + 1];
 
-static void notrace dmadirty_free_func(unsigned long ip, unsigned long parent_ip,
+static void notrace dmadirty_mark_func(unsigned long ip, unsigned long parent_ip,
 				       struct ftrace_ops *op, dmadirty_fregs_t *regs)
 {
-	dmadirty_enter(regs, true);
-	dmadirty_on_free(regs);
+	const struct dmadirty_site *site = dmadirty_sites;
+	struct device *dev = dmadirty_enter(regs, true);
+
+	while (ip - site->start >= site->size)
+		site++;
+	if (likely(site->kind == DMADIRTY_SINGLE)) {
+		if (likely(dev))
+			dmadirty_on_single(dev, regs);
+		return;
+	}
+	switch (site->kind) {
+	case DMADIRTY_SG:
+		if (likely(dev))
+			dmadirty_on_sg(dev, regs);
+		break;
+#ifdef HAVE_DMA_IOVA
+	case DMADIRTY_IOVA_UNLINK:
+		if (likely(dev))
+			dmadirty_on_iova_unlink(dev, regs);
+		break;
+	case DMADIRTY_IOVA_DESTROY:
+		if (likely(dev))
+			dmadirty_on_iova_destroy(dev, regs);
+		break;
+#endif
+	case DMADIRTY_FREE:
+		dmadirty_on_free(regs);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * The size of the function that starts at @addr, from kallsyms; 0 where
+ * @addr is not the start of a symbol.
+ */
+static unsigned long dmadirty_func_size(unsigned long addr)
+{
+	char sym[KSYM_SYMBOL_LEN];
+	unsigned long size;
+	const char *slash;
+
+	sprint_symbol(sym, addr);
+	slash = strrchr(sym, '/');
+	if (!slash || kstrtoul(slash + 1, 16, &size))
+		return 0;
+	/* "name+0x0/0xsize" */
+	if (!strstr(sym, "+0x0/"))
+		return 0;
+	return size;
+}
+
+/* The marking hooks, by kind in the order of the enum, and the catch-all. */
+static void dmadirty_sites_init(void)
+{
+	unsigned int n = 0;
+	int k, i;
+
+	for (k = 0; k <= DMADIRTY_SET_MASK; k++) {
+		if (dmadirty_ops_of(k) != DMADIRTY_OPS_MARK)
+			continue;
+		for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
+			const struct dmadirty_hook *h = &dmadirty_hooks[i];
+
+			if (h->hooked && h->kind == k)
+				dmadirty_sites[n++] = (struct dmadirty_site) {
+					.start = h->addr, .size = h->size, .kind = k,
+				};
+		}
+	}
+	/* None is called here (the filter holds the above): do what keep-sync does. */
+	dmadirty_sites[n] = (struct dmadirty_site) {
+		.start = 0, .size = ULONG_MAX, .kind = DMADIRTY_KEEP_SYNC,
+	};
 }
 
 static void notrace dmadirty_keep_sync_func(unsigned long ip, unsigned long parent_ip,
@@ -507,24 +598,18 @@ static void notrace dmadirty_set_mask_func(unsigned long ip, unsigned long paren
  * with a filter that names at least one function: an empty filter would
  * trace them all.
  */
-#define DMADIRTY_OPS(k, fn)						\
-	[DMADIRTY_##k] = {						\
+#define DMADIRTY_OPS(id, fn)						\
+	[DMADIRTY_OPS_##id] = {						\
 		.func = fn,						\
 		.flags = DMADIRTY_FTRACE_FLAGS | FTRACE_OPS_FL_PERMANENT, \
 	}
 
-static struct ftrace_ops dmadirty_ops[DMADIRTY_NR_KINDS] = {
-	DMADIRTY_OPS(SINGLE, dmadirty_single_func),
-	DMADIRTY_OPS(SG, dmadirty_sg_func),
-#ifdef HAVE_DMA_IOVA
-	DMADIRTY_OPS(IOVA_UNLINK, dmadirty_iova_unlink_func),
-	DMADIRTY_OPS(IOVA_DESTROY, dmadirty_iova_destroy_func),
-#endif
-	DMADIRTY_OPS(FREE, dmadirty_free_func),
+static struct ftrace_ops dmadirty_ops[DMADIRTY_NR_OPS] = {
+	DMADIRTY_OPS(MARK, dmadirty_mark_func),
 	DMADIRTY_OPS(KEEP_SYNC, dmadirty_keep_sync_func),
 #if DMADIRTY_CAN_CLEAR_SKIP_SYNC
 	/* It changes where the call goes: full registers, and exclusive. */
-	[DMADIRTY_SET_MASK] = {
+	[DMADIRTY_OPS_SET_MASK] = {
 		.func = dmadirty_set_mask_func,
 		.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
 			 FTRACE_OPS_FL_PERMANENT,
@@ -533,15 +618,15 @@ static struct ftrace_ops dmadirty_ops[DMADIRTY_NR_KINDS] = {
 };
 
 /* Which ops have a function in their filter, and which are registered. */
-static bool dmadirty_ops_used[DMADIRTY_NR_KINDS];
-static bool dmadirty_ops_registered[DMADIRTY_NR_KINDS];
+static bool dmadirty_ops_used[DMADIRTY_NR_OPS];
+static bool dmadirty_ops_registered[DMADIRTY_NR_OPS];
 
 static int dmadirty_disarm(void)
 {
 	int ret = 0;
 	int k;
 
-	for (k = DMADIRTY_NR_KINDS - 1; k >= 0; k--) {
+	for (k = DMADIRTY_NR_OPS - 1; k >= 0; k--) {
 		int err;
 
 		if (!dmadirty_ops_registered[k])
@@ -564,9 +649,9 @@ static int dmadirty_arm(void)
 {
 	int k, ret;
 
-	for (k = 0; k < DMADIRTY_NR_KINDS; k++) {
+	for (k = 0; k < DMADIRTY_NR_OPS; k++) {
 		if (!dmadirty_ops_used[k] || dmadirty_ops_registered[k] ||
-		    k == DMADIRTY_SET_MASK)
+		    k == DMADIRTY_OPS_SET_MASK)
 			continue;
 		ret = register_ftrace_function(&dmadirty_ops[k]);
 		if (ret) {
@@ -601,13 +686,13 @@ static void dmadirty_settle(struct work_struct *work)
 
 	mutex_lock(&dmadirty_switch_lock);
 	gen = dmadirty_generation;
-	if (dmadirty_armed && !dmadirty_ops_registered[DMADIRTY_SET_MASK]) {
-		ret = register_ftrace_function(&dmadirty_ops[DMADIRTY_SET_MASK]);
+	if (dmadirty_armed && !dmadirty_ops_registered[DMADIRTY_OPS_SET_MASK]) {
+		ret = register_ftrace_function(&dmadirty_ops[DMADIRTY_OPS_SET_MASK]);
 		if (ret)
 			pr_warn("cannot hook dma_set_mask (%d): the map hooks stay armed\n",
 				ret);
 		else
-			dmadirty_ops_registered[DMADIRTY_SET_MASK] = true;
+			dmadirty_ops_registered[DMADIRTY_OPS_SET_MASK] = true;
 	}
 	mutex_unlock(&dmadirty_switch_lock);
 	if (ret)
@@ -618,10 +703,10 @@ static void dmadirty_settle(struct work_struct *work)
 	/* Not disabled since (which unhooks dma_set_mask) nor enabled again. */
 	mutex_lock(&dmadirty_switch_lock);
 	if (dmadirty_armed && gen == dmadirty_generation &&
-	    dmadirty_ops_registered[DMADIRTY_KEEP_SYNC]) {
+	    dmadirty_ops_registered[DMADIRTY_OPS_KEEP_SYNC]) {
 		dmadirty_clear_all_skip_sync();
-		if (!unregister_ftrace_function(&dmadirty_ops[DMADIRTY_KEEP_SYNC]))
-			dmadirty_ops_registered[DMADIRTY_KEEP_SYNC] = false;
+		if (!unregister_ftrace_function(&dmadirty_ops[DMADIRTY_OPS_KEEP_SYNC]))
+			dmadirty_ops_registered[DMADIRTY_OPS_KEEP_SYNC] = false;
 	}
 	mutex_unlock(&dmadirty_switch_lock);
 }
@@ -658,18 +743,11 @@ static void dmadirty_filter_free(struct ftrace_ops *ops)
  */
 static bool dmadirty_calls(unsigned long outer, unsigned long inner)
 {
-	char sym[KSYM_SYMBOL_LEN];
-	unsigned long size;
-	const char *slash;
+	unsigned long size = dmadirty_func_size(outer);
 	u8 code[1024];
 	size_t i;
 
-	sprint_symbol(sym, outer);
-	slash = strrchr(sym, '/');
-	if (!slash || kstrtoul(slash + 1, 16, &size) || !size)
-		return false;
-	/* "name+0x0/0xsize": @outer must be the start of its symbol. */
-	if (!strstr(sym, "+0x0/"))
+	if (!size)
 		return false;
 	size = min_t(unsigned long, size, sizeof(code));
 	if (copy_from_kernel_nofault(code, (void *)outer, size))
@@ -780,7 +858,7 @@ ssize_t dmadirty_hooks_show(char *buf, enum dmadirty_hooks_list which)
 		if (which == DMADIRTY_HOOKS_MISSING && dmadirty_hook_missing(h))
 			n += sysfs_emit_at(buf, n, "%s ", h->name);
 		else if (which == DMADIRTY_HOOKS_ARMED && h->hooked &&
-			 dmadirty_ops_registered[h->kind])
+			 dmadirty_ops_registered[dmadirty_ops_of(h->kind)])
 			n += sysfs_emit_at(buf, n, "%s ", h->name);
 		else if (which == DMADIRTY_HOOKS_HOOKED && h->hooked)
 			n += sysfs_emit_at(buf, n, "%s ", h->name);
@@ -836,14 +914,18 @@ int dmadirty_dirty_set(bool on)
 		}
 		WRITE_ONCE(dmadirty_armed, true);
 		dmadirty_generation++;
-		/* No CPU still runs an unarmed call site. */
-		synchronize_rcu();
+		/*
+		 * No CPU still runs an unarmed call site.  Expedited: the
+		 * host waits for the ack, and a normal grace period is
+		 * several ticks.
+		 */
+		synchronize_rcu_expedited();
 		/* Hooks first, so no map after the walk slips by. */
 		if (dmadirty_use_skip_sync())
 			dmadirty_clear_all_skip_sync();
 		drained = dmadirty_drain_block();
 		/* An RCU-tasks grace period can take seconds. */
-		if (dmadirty_ops_used[DMADIRTY_SET_MASK])
+		if (dmadirty_ops_used[DMADIRTY_OPS_SET_MASK])
 			queue_delayed_work(system_long_wq, &dmadirty_settle_work,
 					   msecs_to_jiffies(100));
 		pr_info("dirtying on (%u block queues drained)\n", drained);
@@ -912,16 +994,28 @@ int dmadirty_dirty_init(bool kernel_has_sysctl)
 	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
 		struct dmadirty_hook *h = &dmadirty_hooks[i];
 
+		enum dmadirty_ops_id id = dmadirty_ops_of(h->kind);
+
 		if (!h->hooked)
 			continue;
-		ret = dmadirty_filter(&dmadirty_ops[h->kind], h->name, 0);
+		if (id == DMADIRTY_OPS_MARK) {
+			h->size = dmadirty_func_size(h->addr);
+			if (!h->size) {
+				pr_warn("cannot hook %s: kallsyms does not know its size\n",
+					h->name);
+				h->hooked = false;
+				continue;
+			}
+		}
+		ret = dmadirty_filter(&dmadirty_ops[id], h->name, 0);
 		if (ret) {
 			pr_warn("cannot hook %s: %d\n", h->name, ret);
 			h->hooked = false;
 			continue;
 		}
-		dmadirty_ops_used[h->kind] = true;
+		dmadirty_ops_used[id] = true;
 	}
+	dmadirty_sites_init();
 	if (!dmadirty_coverage_complete())
 		pr_warn("DMA coverage incomplete: dirtying cannot be turned on\n");
 	return 0;
@@ -936,7 +1030,7 @@ void dmadirty_dirty_exit(void)
 	/* Unregistering waits for handlers that are still running. */
 	dmadirty_dirty_set(false);
 	cancel_delayed_work_sync(&dmadirty_settle_work);
-	for (k = 0; k < DMADIRTY_NR_KINDS; k++)
+	for (k = 0; k < DMADIRTY_NR_OPS; k++)
 		if (dmadirty_ops_used[k])
 			dmadirty_filter_free(&dmadirty_ops[k]);
 }
