@@ -347,30 +347,25 @@ enum dmadirty_kind {
 };
 
 /*
- * The ops, one per way of arming: registering one walks every function
- * ftrace knows (some 50,000, several milliseconds under emulation), and
- * the host waits on enable for the ack.  The hooks that mark are armed
- * together, as one; the keep-sync ones are dropped on their own once
- * settled, and the dma_set_mask() one changes where the call goes.
+ * Registering an ops walks every function ftrace knows (some 50,000,
+ * 10 ms or more under emulation), and the host waits on enable for the
+ * ack.  So enable registers one: every hook but dma_set_mask()'s, which
+ * changes where the call goes and comes later.  Once settled, the
+ * keep-sync hooks leave its filter.
  */
 enum dmadirty_ops_id {
 	DMADIRTY_OPS_MARK,
-	DMADIRTY_OPS_KEEP_SYNC,
 	DMADIRTY_OPS_SET_MASK,
 	DMADIRTY_NR_OPS
 };
 
 static enum dmadirty_ops_id dmadirty_ops_of(enum dmadirty_kind kind)
 {
-	switch (kind) {
-	case DMADIRTY_KEEP_SYNC:
-		return DMADIRTY_OPS_KEEP_SYNC;
-	case DMADIRTY_SET_MASK:
-		return DMADIRTY_OPS_SET_MASK;
-	default:
-		return DMADIRTY_OPS_MARK;
-	}
+	return kind == DMADIRTY_SET_MASK ? DMADIRTY_OPS_SET_MASK : DMADIRTY_OPS_MARK;
 }
+
+/* The keep-sync hooks are out of the filter (settled). */
+static bool dmadirty_keep_sync_dropped;
 
 struct dmadirty_hook {
 	const char *name;
@@ -446,28 +441,26 @@ static bool dmadirty_hook_wanted(const struct dmadirty_hook *h)
 }
 
 /*
- * What every hooked call does first: count it (@counted) and keep its
- * device's dma_skip_sync clear (the keep-sync hooks exist for that, and
- * an unmap or sync clears it too).  Returns the device, NULL if none.
+ * What every hooked call does first: keep its device's dma_skip_sync
+ * clear (the keep-sync hooks exist for that, and an unmap or sync clears
+ * it too).  Returns the device, NULL if none.
  */
-static __always_inline struct device *dmadirty_enter(dmadirty_fregs_t *regs, bool counted)
+static __always_inline struct device *dmadirty_enter(dmadirty_fregs_t *regs)
 {
 	struct device *dev = (struct device *)dmadirty_farg(regs, 0);
 
-	if (counted)
-		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 	if (likely(dev) && dmadirty_use_skip_sync() && unlikely(dmadirty_test_skip_sync(dev)))
 		dmadirty_clear_skip_sync(dev);
 	return dev;
 }
 
 /*
- * Where the marking callback finds what its hooked function is: the code
- * of each function in the filter of the marking ops, the single ranges
- * first (what a map, sync and unmap hand back), then a last entry that
- * holds any address.  Written at load, before the ops is ever registered.
- * The trampoline ftrace builds for an ops calls its callback directly, so
- * this short scan is the whole price of sharing one ops.
+ * Where the callback finds what its hooked function is: the code of each
+ * function in the filter of the ops, the single ranges first (what a map,
+ * sync and unmap hand back), then a last entry that holds any address.
+ * Written at load, before the ops is ever registered.  The trampoline
+ * ftrace builds for an ops calls its callback directly, so this short
+ * scan is the whole price of sharing one ops.
  */
 struct dmadirty_site {
 	unsigned long start;
@@ -481,15 +474,19 @@ static void notrace dmadirty_mark_func(unsigned long ip, unsigned long parent_ip
 				       struct ftrace_ops *op, dmadirty_fregs_t *regs)
 {
 	const struct dmadirty_site *site = dmadirty_sites;
-	struct device *dev = dmadirty_enter(regs, true);
+	struct device *dev = dmadirty_enter(regs);
 
 	while (ip - site->start >= site->size)
 		site++;
 	if (likely(site->kind == DMADIRTY_SINGLE)) {
+		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 		if (likely(dev))
 			dmadirty_on_single(dev, regs);
 		return;
 	}
+	if (site->kind == DMADIRTY_KEEP_SYNC)
+		return;
+	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 	switch (site->kind) {
 	case DMADIRTY_SG:
 		if (likely(dev))
@@ -533,7 +530,7 @@ static unsigned long dmadirty_func_size(unsigned long addr)
 	return size;
 }
 
-/* The marking hooks, by kind in the order of the enum, and the catch-all. */
+/* The hooks, by kind in the order of the enum, and the catch-all. */
 static void dmadirty_sites_init(void)
 {
 	unsigned int n = 0;
@@ -551,16 +548,10 @@ static void dmadirty_sites_init(void)
 				};
 		}
 	}
-	/* None is called here (the filter holds the above): do what keep-sync does. */
+	/* None is called here (the filter holds the above): nothing to mark. */
 	dmadirty_sites[n] = (struct dmadirty_site) {
 		.start = 0, .size = ULONG_MAX, .kind = DMADIRTY_KEEP_SYNC,
 	};
-}
-
-static void notrace dmadirty_keep_sync_func(unsigned long ip, unsigned long parent_ip,
-					    struct ftrace_ops *op, dmadirty_fregs_t *regs)
-{
-	dmadirty_enter(regs, false);
 }
 
 #if DMADIRTY_CAN_CLEAR_SKIP_SYNC
@@ -606,7 +597,6 @@ static void notrace dmadirty_set_mask_func(unsigned long ip, unsigned long paren
 
 static struct ftrace_ops dmadirty_ops[DMADIRTY_NR_OPS] = {
 	DMADIRTY_OPS(MARK, dmadirty_mark_func),
-	DMADIRTY_OPS(KEEP_SYNC, dmadirty_keep_sync_func),
 #if DMADIRTY_CAN_CLEAR_SKIP_SYNC
 	/* It changes where the call goes: full registers, and exclusive. */
 	[DMADIRTY_OPS_SET_MASK] = {
@@ -642,6 +632,27 @@ static int dmadirty_disarm(void)
 }
 
 /*
+ * Takes the keep-sync hooks out of the filter of the ops (@remove), or
+ * puts them back; while the ops is registered, that patches their calls.
+ */
+static int dmadirty_keep_sync_filter(bool remove)
+{
+#if DMADIRTY_CAN_CLEAR_SKIP_SYNC
+	unsigned long ips[ARRAY_SIZE(dmadirty_hooks)];
+	unsigned int n = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
+		if (dmadirty_hooks[i].hooked && dmadirty_hooks[i].kind == DMADIRTY_KEEP_SYNC)
+			ips[n++] = dmadirty_hooks[i].addr;
+	if (n)
+		return ftrace_set_filter_ips(&dmadirty_ops[DMADIRTY_OPS_MARK], ips, n,
+					     remove, 0);
+#endif
+	return 0;
+}
+
+/*
  * All or nothing: an ops that fails to register takes the others back.
  * The dma_set_mask() hook is left to dmadirty_settle().
  */
@@ -649,6 +660,12 @@ static int dmadirty_arm(void)
 {
 	int k, ret;
 
+	if (dmadirty_keep_sync_dropped) {
+		ret = dmadirty_keep_sync_filter(false);
+		if (ret)
+			return ret;
+		dmadirty_keep_sync_dropped = false;
+	}
 	for (k = 0; k < DMADIRTY_NR_OPS; k++) {
 		if (!dmadirty_ops_used[k] || dmadirty_ops_registered[k] ||
 		    k == DMADIRTY_OPS_SET_MASK)
@@ -702,11 +719,10 @@ static void dmadirty_settle(struct work_struct *work)
 
 	/* Not disabled since (which unhooks dma_set_mask) nor enabled again. */
 	mutex_lock(&dmadirty_switch_lock);
-	if (dmadirty_armed && gen == dmadirty_generation &&
-	    dmadirty_ops_registered[DMADIRTY_OPS_KEEP_SYNC]) {
+	if (dmadirty_armed && gen == dmadirty_generation && !dmadirty_keep_sync_dropped) {
 		dmadirty_clear_all_skip_sync();
-		if (!unregister_ftrace_function(&dmadirty_ops[DMADIRTY_OPS_KEEP_SYNC]))
-			dmadirty_ops_registered[DMADIRTY_OPS_KEEP_SYNC] = false;
+		if (!dmadirty_keep_sync_filter(true))
+			dmadirty_keep_sync_dropped = true;
 	}
 	mutex_unlock(&dmadirty_switch_lock);
 }
@@ -840,6 +856,14 @@ bool dmadirty_coverage_complete(void)
 	return true;
 }
 
+/* Patched now. */
+static bool dmadirty_hook_armed(const struct dmadirty_hook *h)
+{
+	if (!h->hooked || !dmadirty_ops_registered[dmadirty_ops_of(h->kind)])
+		return false;
+	return h->kind != DMADIRTY_KEEP_SYNC || !dmadirty_keep_sync_dropped;
+}
+
 /*
  * Space-separated names: hooked (with the wrappers left to their callee),
  * missing, or armed (patched now).
@@ -857,8 +881,7 @@ ssize_t dmadirty_hooks_show(char *buf, enum dmadirty_hooks_list which)
 
 		if (which == DMADIRTY_HOOKS_MISSING && dmadirty_hook_missing(h))
 			n += sysfs_emit_at(buf, n, "%s ", h->name);
-		else if (which == DMADIRTY_HOOKS_ARMED && h->hooked &&
-			 dmadirty_ops_registered[dmadirty_ops_of(h->kind)])
+		else if (which == DMADIRTY_HOOKS_ARMED && dmadirty_hook_armed(h))
 			n += sysfs_emit_at(buf, n, "%s ", h->name);
 		else if (which == DMADIRTY_HOOKS_HOOKED && h->hooked)
 			n += sysfs_emit_at(buf, n, "%s ", h->name);
