@@ -7,7 +7,10 @@
 #
 # Printed per kernel, the fastest of each loop's runs, 3 back to back in
 # each of 7 rounds (TCG timings are only comparable within one run, so
-# every figure is a ratio to a baseline measured in the same run):
+# every figure is a ratio to a baseline measured in the same run).  The
+# ratios of the loop also come as the median over rounds of the ratio
+# within each round: the host's load drifts more between rounds than
+# within one, and one lucky run moves a fastest-run ratio by 5% or more:
 #   on / not loaded, map+sync+unmap of one page       goal <= 3
 #   on / off after dirtying: the same, against a device whose
 #     dma_skip_sync dirtying left clear (6.11+), so the kernel's sync
@@ -86,13 +89,23 @@ while read -r name kver; do
 			}
 			if (k == "enable") { en[++ne] = $3; next }
 			if (k == "layout") next
+			if (k == "round") { rnd = $3; next }
 			if (!(k in best) || $3 < best[k]) best[k] = $3
+			if (rnd && (!((rnd, k) in rb) || $3 < rb[rnd, k])) rb[rnd, k] = $3
 			if (NF >= 4) pages[k] = $4
 		}
 		function med(a, k,   i, j, t) {
 			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
 				if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 			return a[int((k + 1) / 2)]
+		}
+		# rounds(A, B): "(median of N rounds: X)", X the median over
+		# the rounds of the fastest A over the fastest B.
+		function rounds(a, b,   i, n, v) {
+			n = 0
+			for (i = 1; i <= rnd; i++)
+				if (((i, a) in rb) && ((i, b) in rb)) v[++n] = rb[i, a] / rb[i, b]
+			return n ? sprintf("(median of %d rounds: %.3f)", n, med(v, n)) : ""
 		}
 		END {
 			for (k in best) ns[k] = best[k] / n
@@ -108,11 +121,12 @@ while read -r name kver; do
 			printf "  %-22s %10.1f %10.1f\n", "swiotlb=force", ns["swiotlb4k"], ns["swiotlb64k"]
 			pp = pages["on64k"] / n
 			printf "  %-52s %8s %8s\n", "figure", "value", "goal"
-			printf "  %-52s %8.2f %8s\n", "on / not loaded, one page", ns["on4k"] / ns["notloaded4k"], "<= 3"
+			printf "  %-52s %8.2f %8s   %s\n", "on / not loaded, one page", ns["on4k"] / ns["notloaded4k"], "<= 3", \
+				rounds("on4k", "notloaded4k")
 			if (pp) printf "  %-52s %8.1f %8s\n", "cost per page marked, ns (64 KiB buffers)", \
 				(ns["on64k"] - ns["notloaded64k"]) / pp, "<= 100"
-			printf "  %-52s %8.2f %8s\n", "on / off after dirtying (the hooks alone), one page", \
-				ns["on4k"] / ns["after4k"], ""
+			printf "  %-52s %8.2f %8s   %s\n", "on / off after dirtying (the hooks alone), one page", \
+				ns["on4k"] / ns["after4k"], "", rounds("on4k", "after4k")
 			printf "  %-52s %8.2f %8s\n", "floor / not loaded: ftrace entry, empty callbacks", \
 				ns["floor4k"] / ns["notloaded4k"], ""
 			printf "  %-52s %8.1f %8s\n", "callbacks above the floor, ns per iteration", \
@@ -120,7 +134,8 @@ while read -r name kver; do
 			if ("tpfloor4k" in ns)
 				printf "  %-52s %8.2f %8s\n", "tracepoint floor / not loaded: empty probes", \
 					ns["tpfloor4k"] / ns["notloaded4k"], ""
-			printf "  %-52s %8.3f %8s\n", "loaded but off / not loaded", ns["off4k"] / ns["notloaded4k"], "<= 1.02"
+			printf "  %-52s %8.3f %8s   %s\n", "loaded but off / not loaded", ns["off4k"] / ns["notloaded4k"], "<= 1.02", \
+				rounds("off4k", "notloaded4k")
 			printf "  %-52s %8.3f %8s\n", "off after dirtying / not loaded", ns["after4k"] / ns["notloaded4k"], ""
 			printf "  %-52s %8.3f %8s\n", "on vs swiotlb=force, extra cost per 64 KiB DMA", \
 				(ns["on64k"] - ns["notloaded64k"]) / (ns["swiotlb64k"] - ns["notloaded64k"]), "<= 0.25"

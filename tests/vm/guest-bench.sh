@@ -90,6 +90,7 @@ awk '$4 == "[dmadirty]" && $3 ~ /^dmadirty_([a-z_]+_func|mark_[a-z_]+)$/ { print
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
+	echo "BENCH round $r"
 	[ -d /sys/module/dmadirty ] && rmmod dmadirty
 	bench notloaded4k 4096
 	bench notloaded64k 65536
