@@ -8,3 +8,13 @@ KEEP_SYNC='dma_map_page_attrs|dma_map_phys|dma_map_sg_attrs|dma_iova_link|dma_ne
 
 # True while one of them is patched.
 keep_sync_armed() { tr ' ' '\n' </sys/class/misc/dmadirty/armed | grep -Eqx "$KEEP_SYNC"; }
+
+# What ftrace itself has a callback on now, sorted, against the module's
+# own claim (armed), sorted the same way.
+patched() {
+	[ -e /sys/kernel/tracing/enabled_functions ] ||
+		mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null ||
+		{ echo "(no tracefs)"; return 1; }
+	sed 's/ .*//' /sys/kernel/tracing/enabled_functions | sort | tr '\n' ' '
+}
+armed_sorted() { tr ' ' '\n' </sys/class/misc/dmadirty/armed | grep . | sort | tr '\n' ' '; }

@@ -77,9 +77,17 @@ dirty_checks() {
 	run sync 2 0 4096 >/dev/null; run coherent 8192 >/dev/null; nvme_read 4
 	check "disabled: no call seen, no page marked" \
 		"[ $(ctr calls_seen) = $c0 ] && [ $(ctr pages_marked) = $m0 ]"
+	check "disabled: ftrace has no callback on any function" "[ -z \"$(patched)\" ]" \
+		"patched: $(patched)"
 
 	echo 1 >$SYSCTL
 	check "sysctl reads back 1" "[ $(cat $SYSCTL) = 1 ] && [ $(ctr enabled) = 1 ]"
+	# 6.11+ changes what is armed a moment later: skip_sync_checks.
+	if ! grep -q ' __dma_sync_single_for_cpu$' /proc/kallsyms; then
+		check "enabled: ftrace has a callback on what armed lists, and only there" \
+			"[ \"$(patched)\" = \"$(armed_sorted)\" ] && [ -n \"$(patched)\" ]" \
+			"patched: $(patched); armed: $(armed_sorted)"
+	fi
 	op_check "single page" stream single 0 4096 2
 	op_check "single bidirectional, 3 partial pages" stream single 100 8192 0
 	op_check "single 2 bytes across a page boundary" stream single 4095 2 2
@@ -235,15 +243,20 @@ skip_sync_checks() {
 	vm_wait_for 100 '! keep_sync_armed'
 	check "skip-sync: map hooks disarmed after enable, dma_set_mask hooked" \
 		"! keep_sync_armed && grep -qw dma_set_mask $C/armed" "armed: $(cat $C/armed)"
+	check "skip-sync: ftrace has a callback on what armed lists, and only there" \
+		"[ \"$(patched)\" = \"$(armed_sorted)\" ]" "patched: $(patched); armed: $(armed_sorted)"
 	setmask_check "dma_set_mask hooked"
 	echo 0 >$SYSCTL
-	check "skip-sync: nothing armed while off" "[ -z \"\$(cat $C/armed)\" ]" "armed: $(cat $C/armed)"
+	check "skip-sync: nothing armed while off" "[ -z \"\$(cat $C/armed)\" ] && [ -z \"\$(patched)\" ]" \
+		"armed: $(cat $C/armed); patched: $(patched)"
 
 	rmmod dmadirty
 	vm_insmod dmadirty break_hook=dma_set_mask
 	echo 1 >$SYSCTL
 	check "skip-sync, dma_set_mask not hooked: enable works, the map hooks stay armed" \
 		"keep_sync_armed && ! grep -qw dma_set_mask $C/armed" "armed: $(cat $C/armed)"
+	check "skip-sync, dma_set_mask not hooked: ftrace agrees with armed" \
+		"[ \"$(patched)\" = \"$(armed_sorted)\" ]" "patched: $(patched); armed: $(armed_sorted)"
 	setmask_check "map hooks"
 	echo 0 >$SYSCTL
 	rmmod dmadirty
