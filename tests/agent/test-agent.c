@@ -352,6 +352,27 @@ agent_cpu_ticks(Fixture *f)
 	return g_ascii_strtoull(fields[11], NULL, 10) + g_ascii_strtoull(fields[12], NULL, 10);
 }
 
+/*
+ * Returns once the agent has gone @quiet_ms without a CPU tick: what it
+ * was doing is done.  Fails at @end (monotonic time).
+ */
+static void
+agent_wait_quiet(Fixture *f, guint quiet_ms, gint64 end)
+{
+	guint64 before = agent_cpu_ticks(f);
+
+	for (;;) {
+		guint64 after;
+
+		g_usleep(quiet_ms * 1000);
+		after = agent_cpu_ticks(f);
+		if (after == before)
+			return;
+		before = after;
+		g_assert_cmpint(g_get_monotonic_time(), <, end);
+	}
+}
+
 static guint64
 agent_status_kb(Fixture *f, const char *key)
 {
@@ -771,15 +792,7 @@ test_non_reading_client(Fixture *f, gconstpointer data)
 	 * must go quiet; an agent that spins on EAGAIN never does, and fails
 	 * here or below.
 	 */
-	before = agent_cpu_ticks(f);
-	for (;;) {
-		g_usleep(250 * 1000);
-		after = agent_cpu_ticks(f);
-		if (after == before)
-			break;
-		before = after;
-		g_assert_cmpint(g_get_monotonic_time(), <, stalled + 2500 * 1000);
-	}
+	agent_wait_quiet(f, 250, stalled + 2500 * 1000);
 
 	/* Waiting for POLLOUT costs nothing: no spinning on EAGAIN. */
 	before = agent_cpu_ticks(f);
@@ -834,18 +847,10 @@ test_non_reading_client(Fixture *f, gconstpointer data)
 static guint64
 agent_idle_ticks(Fixture *f, const char *state)
 {
-	gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-	guint64 before = agent_cpu_ticks(f);
-	guint64 ticks;
+	guint64 before, ticks;
 
-	for (;;) {
-		g_usleep(100 * 1000);
-		ticks = agent_cpu_ticks(f);
-		if (ticks == before)
-			break;
-		before = ticks;
-		g_assert_cmpint(g_get_monotonic_time(), <, end);
-	}
+	agent_wait_quiet(f, 100, g_get_monotonic_time() + 10 * G_USEC_PER_SEC);
+	before = agent_cpu_ticks(f);
 	g_usleep(500 * 1000);
 	ticks = agent_cpu_ticks(f) - before;
 	g_test_message("agent CPU %s: %" G_GUINT64_FORMAT " ticks in 0.5 s", state, ticks);
