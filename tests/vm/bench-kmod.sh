@@ -89,7 +89,7 @@ while read -r name kver; do
 			}
 			if (k == "enable") { en[++ne] = $3; next }
 			if (k == "layout") next
-			if (k == "round") { rnd = $3; next }
+			if (k == "round") { rnd = $3 + 0; next }
 			if (!(k in best) || $3 < best[k]) best[k] = $3
 			if (rnd && (!((rnd, k) in rb) || $3 < rb[rnd, k])) rb[rnd, k] = $3
 			if (NF >= 4) pages[k] = $4
