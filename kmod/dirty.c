@@ -8,10 +8,10 @@
  *
  * The filters are set at load, which resolves every symbol; the ops are
  * registered only while vm.dma_mark_dirty is 1, so while off no call site
- * is patched.  They are FTRACE_OPS_FL_PERMANENT:
- * while they are registered nobody can switch function tracing off under
- * them (kernel.ftrace_enabled), and registering fails, instead of silently
- * not tracing, while it is off.
+ * is patched.  They are FTRACE_OPS_FL_PERMANENT: while they are registered
+ * nobody can switch function tracing off under them
+ * (kernel.ftrace_enabled), and registering fails, instead of silently not
+ * tracing, while it is off.
  *
  * Coverage is decided at load and is all or nothing.  Every entry point
  * the running kernel has must be hooked; one this build has no handler
