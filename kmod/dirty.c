@@ -349,11 +349,14 @@ enum dmadirty_kind {
 /*
  * Registering an ops walks every function ftrace knows (some 50,000,
  * 10 ms or more under emulation), and the host waits on enable for the
- * ack.  So enable registers one: every hook but dma_set_mask()'s, which
- * changes where the call goes and comes later.  Once settled, the
- * keep-sync hooks leave its filter.
+ * ack.  So enable registers two: the single-range hooks, which every
+ * map, sync and unmap of a page meets and whose callback needs no more,
+ * and every other hook but dma_set_mask()'s, whose callback tells them
+ * apart by the address.  dma_set_mask()'s changes where the call goes
+ * and comes later.  Once settled, the keep-sync hooks leave the filter.
  */
 enum dmadirty_ops_id {
+	DMADIRTY_OPS_SINGLE,
 	DMADIRTY_OPS_MARK,
 	DMADIRTY_OPS_SET_MASK,
 	DMADIRTY_NR_OPS
@@ -361,7 +364,14 @@ enum dmadirty_ops_id {
 
 static enum dmadirty_ops_id dmadirty_ops_of(enum dmadirty_kind kind)
 {
-	return kind == DMADIRTY_SET_MASK ? DMADIRTY_OPS_SET_MASK : DMADIRTY_OPS_MARK;
+	switch (kind) {
+	case DMADIRTY_SINGLE:
+		return DMADIRTY_OPS_SINGLE;
+	case DMADIRTY_SET_MASK:
+		return DMADIRTY_OPS_SET_MASK;
+	default:
+		return DMADIRTY_OPS_MARK;
+	}
 }
 
 /* The keep-sync hooks are out of the filter (settled). */
@@ -454,13 +464,22 @@ static __always_inline struct device *dmadirty_enter(dmadirty_fregs_t *regs)
 	return dev;
 }
 
+static void notrace dmadirty_single_func(unsigned long ip, unsigned long parent_ip,
+					 struct ftrace_ops *op, dmadirty_fregs_t *regs)
+{
+	struct device *dev = dmadirty_enter(regs);
+
+	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
+	if (likely(dev))
+		dmadirty_on_single(dev, regs);
+}
+
 /*
- * Where the callback finds what its hooked function is: the code of each
- * function in the filter of the ops, the single ranges first (what a map,
- * sync and unmap hand back), then a last entry that holds any address.
- * Written at load, before the ops is ever registered.  The trampoline
- * ftrace builds for an ops calls its callback directly, so this short
- * scan is the whole price of sharing one ops.
+ * Where the shared callback finds what its hooked function is: the code
+ * of each function in the filter of its ops, by kind, then a last entry
+ * that holds any address.  Written at load, before the ops is ever
+ * registered.  The trampoline ftrace builds for an ops calls its callback
+ * directly, so this short scan is the whole price of sharing one ops.
  */
 struct dmadirty_site {
 	unsigned long start;
@@ -478,12 +497,6 @@ static void notrace dmadirty_mark_func(unsigned long ip, unsigned long parent_ip
 
 	while (ip - site->start >= site->size)
 		site++;
-	if (likely(site->kind == DMADIRTY_SINGLE)) {
-		dmadirty_count(DMADIRTY_CTR_CALLS, 1);
-		if (likely(dev))
-			dmadirty_on_single(dev, regs);
-		return;
-	}
 	if (site->kind == DMADIRTY_KEEP_SYNC)
 		return;
 	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
@@ -530,7 +543,7 @@ static unsigned long dmadirty_func_size(unsigned long addr)
 	return size;
 }
 
-/* The hooks, by kind in the order of the enum, and the catch-all. */
+/* The hooks of the shared ops, by kind, and the catch-all. */
 static void dmadirty_sites_init(void)
 {
 	unsigned int n = 0;
@@ -596,6 +609,7 @@ static void notrace dmadirty_set_mask_func(unsigned long ip, unsigned long paren
 	}
 
 static struct ftrace_ops dmadirty_ops[DMADIRTY_NR_OPS] = {
+	DMADIRTY_OPS(SINGLE, dmadirty_single_func),
 	DMADIRTY_OPS(MARK, dmadirty_mark_func),
 #if DMADIRTY_CAN_CLEAR_SKIP_SYNC
 	/* It changes where the call goes: full registers, and exclusive. */
