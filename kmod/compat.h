@@ -99,14 +99,10 @@ static inline void dmadirty_clear_skip_sync_bit(struct device *dev)
 #define DMADIRTY_CAN_CLEAR_SKIP_SYNC	1
 int dmadirty_skip_sync_init(void);
 void dmadirty_clear_skip_sync_bit(struct device *dev);
-/* Where dmadirty_skip_sync_init() found the bitfield: inline, for the hooks. */
-extern unsigned int dmadirty_skip_sync_word;	/* in longs from dev */
-extern unsigned int dmadirty_skip_sync_bit;
-
+/* A plain read of the bitfield, as test_bit() is: no module data to load. */
 static inline bool dmadirty_test_skip_sync(struct device *dev)
 {
-	return test_bit(dmadirty_skip_sync_bit,
-			(unsigned long *)dev + dmadirty_skip_sync_word);
+	return dev->dma_skip_sync;
 }
 #else
 #define DMADIRTY_CAN_CLEAR_SKIP_SYNC	0

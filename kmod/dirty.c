@@ -453,13 +453,15 @@ static bool dmadirty_hook_wanted(const struct dmadirty_hook *h)
 /*
  * What every hooked call does first: keep its device's dma_skip_sync
  * clear (the keep-sync hooks exist for that, and an unmap or sync clears
- * it too).  Returns the device, NULL if none.
+ * it too).  Returns the device, NULL if none.  No need to read
+ * skip_sync_clear: where the kernel sets the flag, a 0 there leaves
+ * coverage incomplete, and the hooks are never armed.
  */
 static __always_inline struct device *dmadirty_enter(dmadirty_fregs_t *regs)
 {
 	struct device *dev = (struct device *)dmadirty_farg(regs, 0);
 
-	if (likely(dev) && dmadirty_use_skip_sync() && unlikely(dmadirty_test_skip_sync(dev)))
+	if (likely(dev) && DMADIRTY_CAN_CLEAR_SKIP_SYNC && unlikely(dmadirty_test_skip_sync(dev)))
 		dmadirty_clear_skip_sync(dev);
 	return dev;
 }

@@ -61,13 +61,15 @@ void dmadirty_clear_all_skip_sync(void);
 unsigned int dmadirty_drain_block(void);
 
 /* ram.c */
+struct dmadirty_ram_range {
+	unsigned long start;	/* first pfn */
+	unsigned long end;	/* last pfn + 1 */
+};
+
 struct dmadirty_ram {
-	struct rcu_head rcu;
+	struct dmadirty_ram_range big;	/* the largest range, looked at first */
 	unsigned int nr;
-	struct {
-		unsigned long start;	/* first pfn */
-		unsigned long end;	/* last pfn + 1 */
-	} range[];
+	struct dmadirty_ram_range range[];	/* sorted, none adjacent */
 };
 
 extern struct dmadirty_ram __rcu *dmadirty_ram;
@@ -93,6 +95,10 @@ static inline unsigned long dmadirty_ram_run(unsigned long pfn)
 	 */
 	rcu_read_lock_sched_notrace();
 	ram = rcu_dereference_sched(dmadirty_ram);
+	if (likely(pfn - ram->big.start < ram->big.end - ram->big.start)) {
+		run = ram->big.end - pfn;
+		goto out;
+	}
 	lo = 0;
 	hi = ram->nr;
 	while (lo < hi) {
@@ -107,6 +113,7 @@ static inline unsigned long dmadirty_ram_run(unsigned long pfn)
 			break;
 		}
 	}
+out:
 	rcu_read_unlock_sched_notrace();
 	return run;
 }

@@ -38,8 +38,8 @@
  * instant; on a DMA device they happen only as a driver binds, before its
  * probe calls dma_set_mask(), and every unmap hook clears the flag again.
  */
-unsigned int dmadirty_skip_sync_word;
-unsigned int dmadirty_skip_sync_bit;
+static unsigned int dmadirty_skip_sync_word;	/* in longs from dev */
+static unsigned int dmadirty_skip_sync_bit;
 
 int dmadirty_skip_sync_init(void)
 {

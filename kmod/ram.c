@@ -23,9 +23,32 @@
 struct dmadirty_ram __rcu *dmadirty_ram;
 static DEFINE_MUTEX(dmadirty_ram_lock);
 
+/*
+ * The array lives in module data, next to the pointer the hooks read, in
+ * one of two slots: a lookup then reads no memory but this module's data,
+ * and under emulation every page a hook touches can cost it a TLB miss.
+ * A reload fills the slot not published, publishes it, then waits out
+ * the readers of the old one, so that the next reload may fill that.  A
+ * machine with more ranges than a slot holds gets an allocated array.
+ */
+#define DMADIRTY_RAM_SLOT	16
+
+static union dmadirty_ram_slot {
+	struct dmadirty_ram ram;
+	char bytes[sizeof(struct dmadirty_ram) +
+		   DMADIRTY_RAM_SLOT * sizeof(struct dmadirty_ram_range)];
+} dmadirty_ram_slots[2];
+
+static bool dmadirty_ram_in_slot(const struct dmadirty_ram *ram)
+{
+	return ram == &dmadirty_ram_slots[0].ram || ram == &dmadirty_ram_slots[1].ram;
+}
+
 struct dmadirty_ram_walk {
 	struct dmadirty_ram *ram;	/* NULL: count only */
+	unsigned int cap;		/* ranges ram holds */
 	unsigned int nr;
+	unsigned long end;		/* of the last range */
 };
 
 static int dmadirty_ram_add(struct resource *res, void *arg)
@@ -36,56 +59,94 @@ static int dmadirty_ram_add(struct resource *res, void *arg)
 
 	if (start >= end)
 		return 0;
+	/* Hot-added blocks come one resource each: join the adjacent. */
+	if (w->nr && start == w->end) {
+		if (w->ram)
+			w->ram->range[w->nr - 1].end = end;
+		w->end = end;
+		return 0;
+	}
 	if (w->ram) {
-		if (w->nr >= w->ram->nr)
+		if (w->nr >= w->cap)
 			return -EAGAIN;	/* grew since the count */
 		w->ram->range[w->nr].start = start;
 		w->ram->range[w->nr].end = end;
 	}
 	w->nr++;
+	w->end = end;
 	return 0;
 }
 
 static int dmadirty_ram_walk(struct dmadirty_ram_walk *w)
 {
 	w->nr = 0;
+	w->end = 0;
+	/* In address order. */
 	return walk_iomem_res_desc(IORES_DESC_NONE,
 				   IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY,
 				   0, -1, w, dmadirty_ram_add);
 }
 
-/* Read the ranges again and publish them.  dmadirty_ram_lock held. */
-static int dmadirty_ram_reload(void)
+/* Read the ranges into @w->ram, a free slot or a new array. */
+static int dmadirty_ram_read(struct dmadirty_ram_walk *w, struct dmadirty_ram *slot)
 {
-	struct dmadirty_ram_walk w = { };
-	struct dmadirty_ram *old;
 	int tries;
 	int ret;
 
 	for (tries = 0; tries < 3; tries++) {
-		w.ram = NULL;
-		ret = dmadirty_ram_walk(&w);
+		w->ram = NULL;
+		ret = dmadirty_ram_walk(w);
 		/* -EINVAL: no range at all, which is not a machine we run on. */
+		if (ret == -EINVAL || (!ret && !w->nr))
+			return -ENODEV;
 		if (ret)
-			return ret == -EINVAL ? -ENODEV : ret;
-		w.ram = kzalloc(struct_size(w.ram, range, w.nr + 8), GFP_KERNEL);
-		if (!w.ram)
-			return -ENOMEM;
-		w.ram->nr = w.nr + 8;
-		ret = dmadirty_ram_walk(&w);
+			return ret;
+		if (w->nr <= DMADIRTY_RAM_SLOT) {
+			w->ram = slot;
+			w->cap = DMADIRTY_RAM_SLOT;
+		} else {
+			w->ram = kzalloc(struct_size(w->ram, range, w->nr + 8), GFP_KERNEL);
+			if (!w->ram)
+				return -ENOMEM;
+			w->cap = w->nr + 8;
+		}
+		ret = dmadirty_ram_walk(w);
 		if (!ret)
-			break;
-		kfree(w.ram);
-		w.ram = NULL;
+			return 0;
+		if (w->ram != slot)
+			kfree(w->ram);
 	}
-	if (!w.ram)
+	return ret;
+}
+
+/* Read the ranges again and publish them.  dmadirty_ram_lock held. */
+static int dmadirty_ram_reload(void)
+{
+	struct dmadirty_ram *old = rcu_dereference_protected(dmadirty_ram,
+						lockdep_is_held(&dmadirty_ram_lock));
+	/* The slot not published, which no reader is left in (see below). */
+	struct dmadirty_ram *slot = old == &dmadirty_ram_slots[0].ram ?
+				    &dmadirty_ram_slots[1].ram : &dmadirty_ram_slots[0].ram;
+	struct dmadirty_ram_walk w = { };
+	unsigned int i;
+	int ret;
+
+	ret = dmadirty_ram_read(&w, slot);
+	if (ret)
 		return ret;
-	/* walk_iomem_res_desc() goes in address order. */
 	w.ram->nr = w.nr;
-	old = rcu_replace_pointer(dmadirty_ram, w.ram,
-				  lockdep_is_held(&dmadirty_ram_lock));
-	if (old)
-		kfree_rcu(old, rcu);
+	w.ram->big = w.ram->range[0];
+	for (i = 1; i < w.nr; i++)
+		if (w.ram->range[i].end - w.ram->range[i].start >
+		    w.ram->big.end - w.ram->big.start)
+			w.ram->big = w.ram->range[i];
+	rcu_assign_pointer(dmadirty_ram, w.ram);
+	if (old) {
+		/* Since 4.20 this waits for RCU-sched readers too. */
+		synchronize_rcu();
+		if (!dmadirty_ram_in_slot(old))
+			kfree(old);
+	}
 	return 0;
 }
 
@@ -112,6 +173,15 @@ static struct notifier_block dmadirty_ram_nb = {
 	.notifier_call = dmadirty_ram_notify,
 };
 
+static void dmadirty_ram_free(void)
+{
+	struct dmadirty_ram *ram = rcu_dereference_protected(dmadirty_ram, true);
+
+	if (!dmadirty_ram_in_slot(ram))
+		kfree(ram);
+	RCU_INIT_POINTER(dmadirty_ram, NULL);
+}
+
 int dmadirty_ram_init(void)
 {
 	int ret;
@@ -135,8 +205,7 @@ int dmadirty_ram_init(void)
 err_unregister:
 	unregister_memory_notifier(&dmadirty_ram_nb);
 err_free:
-	kfree(rcu_dereference_protected(dmadirty_ram, true));
-	RCU_INIT_POINTER(dmadirty_ram, NULL);
+	dmadirty_ram_free();
 	return ret;
 }
 
@@ -145,6 +214,5 @@ void dmadirty_ram_exit(void)
 	unregister_memory_notifier(&dmadirty_ram_nb);
 	/* The hooks are gone: no reader is left. */
 	synchronize_rcu();
-	kfree(rcu_dereference_protected(dmadirty_ram, true));
-	RCU_INIT_POINTER(dmadirty_ram, NULL);
+	dmadirty_ram_free();
 }
