@@ -127,22 +127,27 @@ static noinline void dmadirty_mark_phys_range(phys_addr_t phys, size_t size)
 		dmadirty_count(DMADIRTY_CTR_SKIP_NONRAM, skipped);
 }
 
+/* The same for a range of 1 to PAGE_SIZE bytes within one page. */
+static __always_inline void dmadirty_mark_page(phys_addr_t phys, size_t size)
+{
+	if (likely(dmadirty_ram_run(PHYS_PFN(phys)))) {
+		dmadirty_touch(phys_to_virt(phys), size);
+		dmadirty_count(DMADIRTY_CTR_PAGES_MARKED, 1);
+	} else {
+		dmadirty_count(DMADIRTY_CTR_SKIP_NONRAM, 1);
+	}
+}
+
 /*
- * The same, inline where [phys, phys + size) lies in one page, as most
- * mappings that reach a hook do: no loop, and no call out of the hook.
+ * Inline where [phys, phys + size) lies in one page, as most mappings
+ * that reach a hook do: no loop, and no call out of the hook.
  */
 static __always_inline void dmadirty_mark_phys(phys_addr_t phys, size_t size)
 {
-	if (likely(size && offset_in_page(phys) + size <= PAGE_SIZE)) {
-		if (likely(dmadirty_ram_run(PHYS_PFN(phys)))) {
-			dmadirty_touch(phys_to_virt(phys), size);
-			dmadirty_count(DMADIRTY_CTR_PAGES_MARKED, 1);
-		} else {
-			dmadirty_count(DMADIRTY_CTR_SKIP_NONRAM, 1);
-		}
-		return;
-	}
-	dmadirty_mark_phys_range(phys, size);
+	if (likely(size && offset_in_page(phys) + size <= PAGE_SIZE))
+		dmadirty_mark_page(phys, size);
+	else
+		dmadirty_mark_phys_range(phys, size);
 }
 
 static struct iommu_domain *dmadirty_dma_domain(struct device *dev)
@@ -167,6 +172,12 @@ static __always_inline void dmadirty_mark_cpu(struct device *dev, phys_addr_t ph
 			       DIV_ROUND_UP(offset_in_page(phys) + size, PAGE_SIZE));
 	else
 		dmadirty_mark_phys(phys, size);
+}
+
+/* A range over a page boundary, or a bounce slot: out of line. */
+static noinline void dmadirty_mark_cpu_slow(struct device *dev, phys_addr_t phys, size_t size)
+{
+	dmadirty_mark_cpu(dev, phys, size);
 }
 
 /*
@@ -226,14 +237,13 @@ static bool dmadirty_dir_written(unsigned long dir)
 
 /*
  * The handlers read the arguments of the hooked function from the ftrace
- * registers, only those they use.  The one for a single range, which a
- * map, sync and unmap of a page meet, is inline in the callback.
+ * registers, only those they use.
  *
  * dma_unmap_page_attrs(dev, addr, size, dir, attrs),
  * dma_unmap_phys(dev, addr, size, dir, attrs) and
  * [__]dma_sync_single_for_cpu(dev, addr, size, dir)
  */
-static void dmadirty_on_single(struct device *dev, dmadirty_fregs_t *regs)
+static noinline void dmadirty_on_single(struct device *dev, dmadirty_fregs_t *regs)
 {
 	size_t size = dmadirty_farg(regs, 2);
 
@@ -466,14 +476,43 @@ static __always_inline struct device *dmadirty_enter(dmadirty_fregs_t *regs)
 	return dev;
 }
 
-static void notrace dmadirty_single_func(unsigned long ip, unsigned long parent_ip,
-					 struct ftrace_ops *op, dmadirty_fregs_t *regs)
+/* A single-range hook, all of it: out of line. */
+static noinline void dmadirty_single_slow(dmadirty_fregs_t *regs)
 {
 	struct device *dev = dmadirty_enter(regs);
 
 	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 	if (likely(dev))
 		dmadirty_on_single(dev, regs);
+}
+
+/*
+ * The callback of every map, sync and unmap of a page: the same work as
+ * dmadirty_single_slow(), inline for a direct mapping within one page of
+ * a device whose flag is clear, and every other case a tail call.  With
+ * no call it must return from, it needs no stack frame.
+ */
+static void notrace dmadirty_single_func(unsigned long ip, unsigned long parent_ip,
+					 struct ftrace_ops *op, dmadirty_fregs_t *regs)
+{
+	struct device *dev = (struct device *)dmadirty_farg(regs, 0);
+	size_t size = dmadirty_farg(regs, 2);
+	phys_addr_t phys;
+
+	if (unlikely(!dev || !size || dmadirty_test_skip_sync(dev) ||
+		     device_iommu_mapped(dev))) {
+		dmadirty_single_slow(regs);
+		return;
+	}
+	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
+	if (!dmadirty_dir_written(dmadirty_farg(regs, 3)))
+		return;
+	phys = dma_to_phys(dev, dmadirty_farg(regs, 1));
+	if (likely(offset_in_page(phys) + size <= PAGE_SIZE) &&
+	    likely(!dmadirty_is_swiotlb(dev, phys)))
+		dmadirty_mark_page(phys, size);
+	else
+		dmadirty_mark_cpu_slow(dev, phys, size);
 }
 
 /*
