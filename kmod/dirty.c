@@ -127,27 +127,22 @@ static noinline void dmadirty_mark_phys_range(phys_addr_t phys, size_t size)
 		dmadirty_count(DMADIRTY_CTR_SKIP_NONRAM, skipped);
 }
 
-/* The same for a range of 1 to PAGE_SIZE bytes within one page. */
-static __always_inline void dmadirty_mark_page(phys_addr_t phys, size_t size)
-{
-	if (likely(dmadirty_ram_run(PHYS_PFN(phys)))) {
-		dmadirty_touch(phys_to_virt(phys), size);
-		dmadirty_count(DMADIRTY_CTR_PAGES_MARKED, 1);
-	} else {
-		dmadirty_count(DMADIRTY_CTR_SKIP_NONRAM, 1);
-	}
-}
-
 /*
- * Inline where [phys, phys + size) lies in one page, as most mappings
- * that reach a hook do: no loop, and no call out of the hook.
+ * The same, inline where [phys, phys + size) lies in one page, as most
+ * mappings that reach a hook do: no loop, and no call out of the hook.
  */
 static __always_inline void dmadirty_mark_phys(phys_addr_t phys, size_t size)
 {
-	if (likely(size && offset_in_page(phys) + size <= PAGE_SIZE))
-		dmadirty_mark_page(phys, size);
-	else
-		dmadirty_mark_phys_range(phys, size);
+	if (likely(size && offset_in_page(phys) + size <= PAGE_SIZE)) {
+		if (likely(dmadirty_ram_run(PHYS_PFN(phys)))) {
+			dmadirty_touch(phys_to_virt(phys), size);
+			dmadirty_count(DMADIRTY_CTR_PAGES_MARKED, 1);
+		} else {
+			dmadirty_count(DMADIRTY_CTR_SKIP_NONRAM, 1);
+		}
+		return;
+	}
+	dmadirty_mark_phys_range(phys, size);
 }
 
 static struct iommu_domain *dmadirty_dma_domain(struct device *dev)
@@ -227,9 +222,15 @@ static __always_inline void dmadirty_mark_dma(struct device *dev, dma_addr_t add
 		dmadirty_mark_iommu(dev, dom, addr, size);
 }
 
+static bool dmadirty_dir_writes(unsigned long dir)
+{
+	return dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL;
+}
+
+/* The same, counting the calls it rules out. */
 static bool dmadirty_dir_written(unsigned long dir)
 {
-	if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
+	if (dmadirty_dir_writes(dir))
 		return true;
 	dmadirty_count(DMADIRTY_CTR_SKIP_TO_DEVICE, 1);
 	return false;
@@ -488,9 +489,10 @@ static noinline void dmadirty_single_slow(dmadirty_fregs_t *regs)
 
 /*
  * The callback of every map, sync and unmap of a page: the same work as
- * dmadirty_single_slow(), inline for a direct mapping within one page of
- * a device whose flag is clear, and every other case a tail call.  With
- * no call it must return from, it needs no stack frame.
+ * dmadirty_single_slow(), inline where a device whose flag is clear gave
+ * back a direct mapping that lies within one page of the largest RAM
+ * range, and every other case a tail call.  With no call it must return
+ * from, it needs no stack frame.
  */
 static void notrace dmadirty_single_func(unsigned long ip, unsigned long parent_ip,
 					 struct ftrace_ops *op, dmadirty_fregs_t *regs)
@@ -500,19 +502,21 @@ static void notrace dmadirty_single_func(unsigned long ip, unsigned long parent_
 	phys_addr_t phys;
 
 	if (unlikely(!dev || !size || dmadirty_test_skip_sync(dev) ||
-		     device_iommu_mapped(dev))) {
+		     device_iommu_mapped(dev) ||
+		     !dmadirty_dir_writes(dmadirty_farg(regs, 3)))) {
 		dmadirty_single_slow(regs);
 		return;
 	}
-	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
-	if (!dmadirty_dir_written(dmadirty_farg(regs, 3)))
-		return;
 	phys = dma_to_phys(dev, dmadirty_farg(regs, 1));
 	if (likely(offset_in_page(phys) + size <= PAGE_SIZE) &&
-	    likely(!dmadirty_is_swiotlb(dev, phys)))
-		dmadirty_mark_page(phys, size);
-	else
-		dmadirty_mark_cpu_slow(dev, phys, size);
+	    likely(!dmadirty_is_swiotlb(dev, phys)) &&
+	    likely(dmadirty_ram_in_big(PHYS_PFN(phys)))) {
+		dmadirty_touch(phys_to_virt(phys), size);
+		dmadirty_count_one_page();
+		return;
+	}
+	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
+	dmadirty_mark_cpu_slow(dev, phys, size);
 }
 
 /*

@@ -21,8 +21,15 @@ struct device;
 #include "dmadirty_uapi.h"
 #include "dmadirty_vendor.h"
 
+/*
+ * The counters of dmadirty_uapi.h, and one_page: the commonest call, an
+ * unmap or sync that marked one page, counts there once, where it would
+ * add to CALLS and PAGES_MARKED both.  dmadirty_counter_read() adds it
+ * to either.
+ */
 struct dmadirty_counters {
 	u64 c[DMADIRTY_NR_COUNTERS_USED];
+	u64 one_page;
 };
 
 DECLARE_PER_CPU(struct dmadirty_counters, dmadirty_counters);
@@ -31,6 +38,12 @@ DECLARE_PER_CPU(struct dmadirty_counters, dmadirty_counters);
 static inline void dmadirty_count(enum dmadirty_counter idx, u64 n)
 {
 	this_cpu_add(dmadirty_counters.c[idx], n);
+}
+
+/* A call that marked one page. */
+static inline void dmadirty_count_one_page(void)
+{
+	this_cpu_inc(dmadirty_counters.one_page);
 }
 
 u64 dmadirty_counter_read(enum dmadirty_counter idx);
@@ -116,6 +129,23 @@ static inline unsigned long dmadirty_ram_run(unsigned long pfn)
 out:
 	rcu_read_unlock_sched_notrace();
 	return run;
+}
+
+/*
+ * Whether @pfn lies in the largest RAM range: the first look of
+ * dmadirty_ram_run() alone, which needs few enough registers for a
+ * callback that builds no stack frame.  False says nothing.
+ */
+static __always_inline bool dmadirty_ram_in_big(unsigned long pfn)
+{
+	const struct dmadirty_ram *ram;
+	bool in;
+
+	rcu_read_lock_sched_notrace();
+	ram = rcu_dereference_sched(dmadirty_ram);
+	in = pfn - ram->big.start < ram->big.end - ram->big.start;
+	rcu_read_unlock_sched_notrace();
+	return in;
 }
 
 /* bridge.c */

@@ -29,8 +29,13 @@ u64 dmadirty_counter_read(enum dmadirty_counter idx)
 	u64 sum = 0;
 	int cpu;
 
-	for_each_possible_cpu(cpu)
-		sum += per_cpu(dmadirty_counters, cpu).c[idx];
+	for_each_possible_cpu(cpu) {
+		const struct dmadirty_counters *c = per_cpu_ptr(&dmadirty_counters, cpu);
+
+		sum += c->c[idx];
+		if (idx == DMADIRTY_CTR_CALLS || idx == DMADIRTY_CTR_PAGES_MARKED)
+			sum += c->one_page;
+	}
 	return sum;
 }
 
