@@ -104,7 +104,7 @@ static inline unsigned long dmadirty_ram_run(unsigned long pfn)
 	/*
 	 * An RCU-sched reader: one per-CPU add, where rcu_read_lock() is a
 	 * call out of line on a preemptible kernel.  Since 4.20 every RCU
-	 * grace period, kfree_rcu()'s included, waits for it.
+	 * grace period, ram.c's synchronize_rcu() included, waits for it.
 	 */
 	rcu_read_lock_sched_notrace();
 	ram = rcu_dereference_sched(dmadirty_ram);
