@@ -90,6 +90,13 @@ extern struct dmadirty_ram __rcu *dmadirty_ram;
 int dmadirty_ram_init(void);
 void dmadirty_ram_exit(void);
 
+/* Whether @pfn lies in @ram's largest range, the first thing looked at. */
+static __always_inline bool dmadirty_ram_big_has(const struct dmadirty_ram *ram,
+						 unsigned long pfn)
+{
+	return pfn - ram->big.start < ram->big.end - ram->big.start;
+}
+
 /*
  * The number of RAM frames from @pfn to the end of its range, 0 when @pfn
  * is not RAM.  Any context.  Inline: the hooks call it for every run of
@@ -108,7 +115,7 @@ static inline unsigned long dmadirty_ram_run(unsigned long pfn)
 	 */
 	rcu_read_lock_sched_notrace();
 	ram = rcu_dereference_sched(dmadirty_ram);
-	if (likely(pfn - ram->big.start < ram->big.end - ram->big.start)) {
+	if (likely(dmadirty_ram_big_has(ram, pfn))) {
 		run = ram->big.end - pfn;
 		goto out;
 	}
@@ -143,7 +150,7 @@ static __always_inline bool dmadirty_ram_in_big(unsigned long pfn)
 
 	rcu_read_lock_sched_notrace();
 	ram = rcu_dereference_sched(dmadirty_ram);
-	in = pfn - ram->big.start < ram->big.end - ram->big.start;
+	in = dmadirty_ram_big_has(ram, pfn);
 	rcu_read_unlock_sched_notrace();
 	return in;
 }
