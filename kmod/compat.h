@@ -170,6 +170,17 @@ static inline unsigned long dmadirty_farg(struct pt_regs *regs, int n)
 }
 #endif
 
+/*
+ * A direct call (register_ftrace_direct() on an ops, 6.5+): the call at
+ * the start of a hooked function goes to a function of ours instead of
+ * an ftrace trampoline.  x86-64 only, where a C function that keeps
+ * every register (__no_caller_saved_registers) can be that target.
+ */
+#if defined(HAVE_FTRACE_DIRECT_OPS) && defined(CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) && \
+	defined(CONFIG_X86_64) && __has_attribute(__no_caller_saved_registers__)
+#define DMADIRTY_DIRECT	1
+#endif
+
 /* Freeze and thaw a blk-mq queue; 6.14 made the freeze return memflags. */
 static inline void dmadirty_drain_queue(struct request_queue *q)
 {

@@ -3,8 +3,9 @@
  * DMA page dirtying: an ftrace callback at the entry of every DMA API
  * function through which a buffer that a device may have written returns
  * to the CPU (unmap, sync-for-cpu, IOVA unlink and destroy, coherent
- * free).  Each such page gets a locked add of 0 on an aligned word inside
- * the buffer, a CPU write the hypervisor's dirty log sees.
+ * free), or for the unmap and sync of one range, a direct call where the
+ * kernel takes one.  Each such page gets a locked add of 0 on an aligned
+ * word inside the buffer, a CPU write the hypervisor's dirty log sees.
  *
  * The filters are set at load, which resolves every symbol; the ops are
  * registered only while vm.dma_mark_dirty is 1, so while off no call site
@@ -56,8 +57,13 @@ static bool dmadirty_use_skip_sync(void)
 	return DMADIRTY_CAN_CLEAR_SKIP_SYNC && dmadirty_skip_sync_clear;
 }
 
-/* A cmpxchg of a byte or half-word with itself: a write that keeps it. */
-static noinline void dmadirty_touch_small(void *p, size_t len)
+/*
+ * A cmpxchg of a byte or half-word with itself: a write that keeps it.
+ * It and the other functions the unmap and sync fast path calls keep
+ * every register, so that the direct entry (below) need save none; and
+ * none is traced, since ftrace's trampoline does not keep them all.
+ */
+static noinline notrace __no_caller_saved_registers void dmadirty_touch_small(void *p, size_t len)
 {
 	unsigned long w = ALIGN((unsigned long)p, sizeof(u16));
 
@@ -170,7 +176,8 @@ static __always_inline void dmadirty_mark_cpu(struct device *dev, phys_addr_t ph
 }
 
 /* A range over a page boundary, or a bounce slot: out of line. */
-static noinline void dmadirty_mark_cpu_slow(struct device *dev, phys_addr_t phys, size_t size)
+static noinline notrace __no_caller_saved_registers void
+dmadirty_mark_cpu_slow(struct device *dev, phys_addr_t phys, size_t size)
 {
 	dmadirty_mark_cpu(dev, phys, size);
 }
@@ -222,13 +229,17 @@ static __always_inline void dmadirty_mark_dma(struct device *dev, dma_addr_t add
 		dmadirty_mark_iommu(dev, dom, addr, size);
 }
 
-static bool dmadirty_dir_writes(unsigned long dir)
+/*
+ * An enum arrives in the low half of its register; the rest of it is
+ * left undefined, so it is read through the type.
+ */
+static bool dmadirty_dir_writes(enum dma_data_direction dir)
 {
 	return dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL;
 }
 
 /* The same, counting the calls it rules out. */
-static bool dmadirty_dir_written(unsigned long dir)
+static bool dmadirty_dir_written(enum dma_data_direction dir)
 {
 	if (dmadirty_dir_writes(dir))
 		return true;
@@ -240,19 +251,9 @@ static bool dmadirty_dir_written(unsigned long dir)
  * The handlers read the arguments of the hooked function from the ftrace
  * registers, only those they use.
  *
- * dma_unmap_page_attrs(dev, addr, size, dir, attrs),
- * dma_unmap_phys(dev, addr, size, dir, attrs) and
- * [__]dma_sync_single_for_cpu(dev, addr, size, dir)
+ * dma_unmap_sg_attrs(dev, sg, nents, dir, attrs),
+ * [__]dma_sync_sg_for_cpu(dev, sg, nelems, dir)
  */
-static noinline void dmadirty_on_single(struct device *dev, dmadirty_fregs_t *regs)
-{
-	size_t size = dmadirty_farg(regs, 2);
-
-	if (size && dmadirty_dir_written(dmadirty_farg(regs, 3)))
-		dmadirty_mark_dma(dev, dmadirty_farg(regs, 1), size);
-}
-
-/* dma_unmap_sg_attrs(dev, sg, nents, dir, attrs), [__]dma_sync_sg_for_cpu(dev, sg, nelems, dir) */
 static noinline void dmadirty_on_sg(struct device *dev, dmadirty_fregs_t *regs)
 {
 	struct scatterlist *sgl = (struct scatterlist *)dmadirty_farg(regs, 1);
@@ -477,37 +478,39 @@ static __always_inline struct device *dmadirty_enter(dmadirty_fregs_t *regs)
 	return dev;
 }
 
-/* A single-range hook, all of it: out of line. */
-static noinline void dmadirty_single_slow(dmadirty_fregs_t *regs)
+/*
+ * The single-range hooks: dma_unmap_page_attrs(dev, addr, size, dir, attrs),
+ * dma_unmap_phys(dev, addr, size, dir, attrs) and
+ * [__]dma_sync_single_for_cpu(dev, addr, size, dir).  All of it, out of line.
+ */
+static noinline notrace __no_caller_saved_registers void
+dmadirty_single_slow(struct device *dev, dma_addr_t addr, size_t size,
+		     enum dma_data_direction dir)
 {
-	struct device *dev = dmadirty_enter(regs);
-
+	if (likely(dev) && DMADIRTY_CAN_CLEAR_SKIP_SYNC && unlikely(dmadirty_test_skip_sync(dev)))
+		dmadirty_clear_skip_sync(dev);
 	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
-	if (likely(dev))
-		dmadirty_on_single(dev, regs);
+	if (likely(dev) && size && dmadirty_dir_written(dir))
+		dmadirty_mark_dma(dev, addr, size);
 }
 
 /*
- * The callback of every map, sync and unmap of a page: the same work as
+ * What every sync and unmap of a page runs: the same work as
  * dmadirty_single_slow(), inline where a device whose flag is clear gave
  * back a direct mapping that lies within one page of the largest RAM
- * range, and every other case a tail call.  With no call it must return
- * from, it needs no stack frame.
+ * range, and every other case a call that keeps every register.
  */
-static void notrace dmadirty_single_func(unsigned long ip, unsigned long parent_ip,
-					 struct ftrace_ops *op, dmadirty_fregs_t *regs)
+static __always_inline void dmadirty_single(struct device *dev, dma_addr_t addr,
+					    size_t size, enum dma_data_direction dir)
 {
-	struct device *dev = (struct device *)dmadirty_farg(regs, 0);
-	size_t size = dmadirty_farg(regs, 2);
 	phys_addr_t phys;
 
 	if (unlikely(!dev || !size || dmadirty_test_skip_sync(dev) ||
-		     device_iommu_mapped(dev) ||
-		     !dmadirty_dir_writes(dmadirty_farg(regs, 3)))) {
-		dmadirty_single_slow(regs);
+		     device_iommu_mapped(dev) || !dmadirty_dir_writes(dir))) {
+		dmadirty_single_slow(dev, addr, size, dir);
 		return;
 	}
-	phys = dma_to_phys(dev, dmadirty_farg(regs, 1));
+	phys = dma_to_phys(dev, addr);
 	if (likely(offset_in_page(phys) + size <= PAGE_SIZE) &&
 	    likely(!dmadirty_is_swiotlb(dev, phys)) &&
 	    likely(dmadirty_ram_in_big(PHYS_PFN(phys)))) {
@@ -518,6 +521,33 @@ static void notrace dmadirty_single_func(unsigned long ip, unsigned long parent_
 	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 	dmadirty_mark_cpu_slow(dev, phys, size);
 }
+
+/*
+ * The ftrace callback of the single-range hooks.  With every call a tail
+ * call, it builds no stack frame.
+ */
+static void notrace dmadirty_single_func(unsigned long ip, unsigned long parent_ip,
+					 struct ftrace_ops *op, dmadirty_fregs_t *regs)
+{
+	dmadirty_single((struct device *)dmadirty_farg(regs, 0), dmadirty_farg(regs, 1),
+			dmadirty_farg(regs, 2), dmadirty_farg(regs, 3));
+}
+
+#ifdef DMADIRTY_DIRECT
+/*
+ * The same hooks' direct entry: the call at the start of the hooked
+ * function comes straight here, with its arguments in their registers,
+ * and returns to it.  No ftrace trampoline runs, and this function saves
+ * only the registers it uses: it must keep every one, because the hooked
+ * function has yet to read its arguments.
+ */
+static void notrace __no_caller_saved_registers
+dmadirty_single_direct(struct device *dev, dma_addr_t addr, size_t size,
+		       enum dma_data_direction dir)
+{
+	dmadirty_single(dev, addr, size, dir);
+}
+#endif
 
 /*
  * Where the shared callback finds what its hooked function is: the code
@@ -666,13 +696,113 @@ static struct ftrace_ops dmadirty_ops[DMADIRTY_NR_OPS] = {
 #endif
 };
 
+static void dmadirty_filter_free(struct ftrace_ops *ops)
+{
+#ifdef HAVE_FTRACE_FREE_FILTER
+	ftrace_free_filter(ops);
+#else
+	ftrace_set_filter(ops, NULL, 0, 1);
+#endif
+}
+
 /* Which ops have a function in their filter, and which are registered. */
 static bool dmadirty_ops_used[DMADIRTY_NR_OPS];
 static bool dmadirty_ops_registered[DMADIRTY_NR_OPS];
 
+static bool dmadirty_direct_call = true;
+module_param_named(direct_call, dmadirty_direct_call, bool, 0644);
+MODULE_PARM_DESC(direct_call,
+		 "Enter the unmap and sync hooks by a direct call where the kernel takes one (default 1; read at enable)");
+
+/* The single-range hooks are armed by direct call, not by their ops. */
+static bool dmadirty_direct_registered;
+
+#ifdef DMADIRTY_DIRECT
+/*
+ * The ops of the direct call.  Its filter is replaced at each enable: in
+ * some kernels register_ftrace_direct() overwrites the flags of the ops,
+ * the one that says it was initialised among them, and setting a filter
+ * initialises it again.  Nor is it freed before unload: 6.12's
+ * ftrace_free_filter() leaves the ops pointing at the freed hash.  The
+ * flags that register_ftrace_direct() sets may lack
+ * FTRACE_OPS_FL_PERMANENT: the direct call is armed only while the shared
+ * ops, which has it, is registered, and that keeps function tracing on.
+ */
+static struct ftrace_ops dmadirty_direct_ops = {
+	.flags = FTRACE_OPS_FL_PERMANENT,
+};
+
+static bool dmadirty_direct_filtered;
+
+static int dmadirty_direct_arm(void)
+{
+	unsigned long ips[ARRAY_SIZE(dmadirty_hooks)];
+	unsigned int n = 0;
+	int i, ret;
+
+	if (!READ_ONCE(dmadirty_direct_call) || !dmadirty_ops_registered[DMADIRTY_OPS_MARK])
+		return -EPERM;
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
+		if (dmadirty_hooks[i].hooked && dmadirty_hooks[i].kind == DMADIRTY_SINGLE)
+			ips[n++] = dmadirty_hooks[i].addr;
+	if (!n)
+		return -ENOENT;
+	ret = ftrace_set_filter_ips(&dmadirty_direct_ops, ips, n, 0, 1);
+	if (ret)
+		return ret;
+	dmadirty_direct_filtered = true;
+	ret = register_ftrace_direct(&dmadirty_direct_ops, (unsigned long)dmadirty_single_direct);
+	if (ret)
+		return ret;
+	dmadirty_direct_registered = true;
+	return 0;
+}
+
+/* Waits, as unregistering any ops does, for every task still in it. */
+static int dmadirty_direct_disarm(void)
+{
+	int ret;
+
+	if (!dmadirty_direct_registered)
+		return 0;
+	ret = unregister_ftrace_direct(&dmadirty_direct_ops,
+				       (unsigned long)dmadirty_single_direct, false);
+	if (!ret)
+		dmadirty_direct_registered = false;
+	return ret;
+}
+
+static void dmadirty_direct_exit(void)
+{
+	if (dmadirty_direct_filtered)
+		dmadirty_filter_free(&dmadirty_direct_ops);
+}
+#else
+static int dmadirty_direct_arm(void)
+{
+	return -EOPNOTSUPP;
+}
+
+static int dmadirty_direct_disarm(void)
+{
+	return 0;
+}
+
+static void dmadirty_direct_exit(void)
+{
+}
+#endif
+
+/* Whether an ops' functions are patched now, by the ops or by direct call. */
+static bool dmadirty_ops_armed(enum dmadirty_ops_id id)
+{
+	return dmadirty_ops_registered[id] ||
+	       (id == DMADIRTY_OPS_SINGLE && dmadirty_direct_registered);
+}
+
 static int dmadirty_disarm(void)
 {
-	int ret = 0;
+	int ret = dmadirty_direct_disarm();
 	int k;
 
 	for (k = DMADIRTY_NR_OPS - 1; k >= 0; k--) {
@@ -725,10 +855,19 @@ static int dmadirty_arm(void)
 			return ret;
 		dmadirty_keep_sync_dropped = false;
 	}
-	for (k = 0; k < DMADIRTY_NR_OPS; k++) {
-		if (!dmadirty_ops_used[k] || dmadirty_ops_registered[k] ||
+	/* The single-range hooks last: they try a direct call first. */
+	for (k = DMADIRTY_NR_OPS - 1; k >= 0; k--) {
+		if (!dmadirty_ops_used[k] || dmadirty_ops_armed(k) ||
 		    k == DMADIRTY_OPS_SET_MASK)
 			continue;
+		if (k == DMADIRTY_OPS_SINGLE) {
+			ret = dmadirty_direct_arm();
+			if (!ret)
+				continue;
+			if (ret != -EPERM && ret != -EOPNOTSUPP)
+				pr_info("no direct call for the unmap and sync hooks (%d): ftrace's trampoline it is\n",
+					ret);
+		}
 		ret = register_ftrace_function(&dmadirty_ops[k]);
 		if (ret) {
 			dmadirty_disarm();
@@ -798,15 +937,6 @@ static int dmadirty_filter(struct ftrace_ops *ops, const char *name, int reset)
 	/* ftrace_set_filter() parses, and may write to, its buffer. */
 	strscpy(buf, name, sizeof(buf));
 	return ftrace_set_filter(ops, buf, strlen(buf), reset);
-}
-
-static void dmadirty_filter_free(struct ftrace_ops *ops)
-{
-#ifdef HAVE_FTRACE_FREE_FILTER
-	ftrace_free_filter(ops);
-#else
-	ftrace_set_filter(ops, NULL, 0, 1);
-#endif
 }
 
 /*
@@ -918,7 +1048,7 @@ bool dmadirty_coverage_complete(void)
 /* Patched now. */
 static bool dmadirty_hook_armed(const struct dmadirty_hook *h)
 {
-	if (!h->hooked || !dmadirty_ops_registered[dmadirty_ops_of(h->kind)])
+	if (!h->hooked || !dmadirty_ops_armed(dmadirty_ops_of(h->kind)))
 		return false;
 	return h->kind != DMADIRTY_KEEP_SYNC || !dmadirty_keep_sync_dropped;
 }
@@ -1115,4 +1245,5 @@ void dmadirty_dirty_exit(void)
 	for (k = 0; k < DMADIRTY_NR_OPS; k++)
 		if (dmadirty_ops_used[k])
 			dmadirty_filter_free(&dmadirty_ops[k]);
+	dmadirty_direct_exit();
 }

@@ -126,6 +126,19 @@ probe ftrace_regs_regs "linux/module.h linux/ftrace.h" '
 struct pt_regs *p(struct ftrace_regs *fregs);
 struct pt_regs *p(struct ftrace_regs *fregs) { return &fregs->regs; }'
 
+# register_ftrace_direct() on an ops (6.5+; before, on one address), and
+# the filter by address it needs set before each registration.
+probe ftrace_direct_ops "linux/module.h linux/ftrace.h" '
+static struct ftrace_ops o;
+int p(unsigned long ip, unsigned long addr);
+int p(unsigned long ip, unsigned long addr)
+{
+	return ftrace_set_filter_ips(&o, &ip, 1, 0, 1) ?:
+	       register_ftrace_direct(&o, addr) ?:
+	       unregister_ftrace_direct(&o, addr, true);
+}'
+exports ftrace_direct_ops register_ftrace_direct unregister_ftrace_direct ftrace_set_filter_ips
+
 probe ftrace_free_filter "linux/module.h linux/ftrace.h" '
 void p(struct ftrace_ops *ops);
 void p(struct ftrace_ops *ops) { ftrace_free_filter(ops); }'

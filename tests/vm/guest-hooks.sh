@@ -10,11 +10,19 @@ KEEP_SYNC='dma_map_page_attrs|dma_map_phys|dma_map_sg_attrs|dma_iova_link|dma_ne
 keep_sync_armed() { tr ' ' '\n' </sys/class/misc/dmadirty/armed | grep -Eqx "$KEEP_SYNC"; }
 
 # What ftrace itself has a callback on now, sorted, against the module's
-# own claim (armed), sorted the same way.
-patched() {
+# own claim (armed), sorted the same way.  A function entered by direct
+# call has a second line, "<tab>direct-->TARGET".
+enabled_functions() {
 	[ -e /sys/kernel/tracing/enabled_functions ] ||
 		mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null ||
 		{ echo "(no tracefs)"; return 1; }
-	sed 's/ .*//' /sys/kernel/tracing/enabled_functions | sort | tr '\n' ' '
+	cat /sys/kernel/tracing/enabled_functions
+}
+patched() { enabled_functions | grep -v '^[[:space:]]' | sed 's/ .*//' | sort | tr '\n' ' '; }
+
+# The functions whose call goes straight to the module's direct entry.
+direct_called() {
+	enabled_functions | awk '/^[^[:space:]]/ { f = $1 }
+		/^[[:space:]]+direct-->dmadirty_single_direct\+/ { print f }' | sort | tr '\n' ' '
 }
 armed_sorted() { tr ' ' '\n' </sys/class/misc/dmadirty/armed | grep . | sort | tr '\n' ' '; }

@@ -195,6 +195,38 @@ inflight_checks() {
 	echo 0 >$SYSCTL
 }
 
+# The unmap and sync hooks are entered by direct call from 6.5 on: the
+# call at the start of each goes straight to the module.  direct_call=0
+# sends them through ftrace's trampoline instead.  The pages marked are
+# the same either way.
+SINGLE='dma_unmap_page_attrs|dma_unmap_phys|__dma_sync_single_for_cpu|dma_sync_single_for_cpu'
+armed_single() { tr ' ' '\n' <$C/armed | grep -Ex "$SINGLE" | sort | tr '\n' ' '; }
+direct_checks() {
+	case $KV in 5.* | 6.[0-4].*) return 0 ;; esac
+	echo 1 >$SYSCTL
+	check "direct: the unmap and sync hooks call the module straight" \
+		"[ -n \"$(armed_single)\" ] && [ \"$(direct_called)\" = \"$(armed_single)\" ]" \
+		"direct: $(direct_called); armed: $(armed_single)"
+	op_check "direct: single page" stream single 0 4096 2
+	op_check "direct: single 2 bytes across a page boundary" stream single 4095 2 2
+	op_check "direct: sync_single_for_cpu x3 + unmap" stream sync 3 0 4096
+	echo 0 >$SYSCTL
+	check "direct: no direct call left after disable" "[ -z \"$(direct_called)\" ]" \
+		"direct: $(direct_called)"
+	rmmod dmadirty
+	vm_insmod dmadirty direct_call=0
+	echo 1 >$SYSCTL
+	vm_wait_for 100 '! keep_sync_armed'
+	check "direct_call=0: the same hooks through ftrace's trampoline" \
+		"[ -z \"$(direct_called)\" ] && [ -n \"$(armed_single)\" ] && [ \"$(patched)\" = \"$(armed_sorted)\" ]" \
+		"direct: $(direct_called); patched: $(patched); armed: $(armed_sorted)"
+	op_check "direct_call=0: single page" stream single 0 4096 2
+	op_check "direct_call=0: sync_single_for_cpu x3 + unmap" stream sync 3 0 4096
+	echo 0 >$SYSCTL
+	rmmod dmadirty
+	vm_insmod dmadirty
+}
+
 # Coverage is all or nothing: a missing entry point fails the enable.
 coverage_checks() {
 	tap 0 "hooks: $(cat $C/hooks)"
@@ -433,6 +465,7 @@ coverage_checks
 [ "$MODE" = default ] && inflight_checks
 dirty_checks
 if [ "$MODE" = default ]; then
+	direct_checks
 	skip_sync_checks
 	toggle_checks
 	bridge_checks
