@@ -23,8 +23,11 @@
 #   cost per page marked                               goal <= 100 ns
 #   loaded but off / not loaded                        goal <= 1.02
 #   off after dirtying / not loaded: what the clear flag costs
-#   floor / not loaded: the hooked functions under an empty ftrace
-#     callback (flag clear), what any ftrace-based hook costs
+#   floor / not loaded: the hooked functions under an empty callback,
+#     entered as dmadirty enters them (a direct call for the unmap and
+#     sync hooks from 6.5, ftrace's trampoline for the rest), flag clear
+#   ftrace floor / not loaded (6.5+): the same, all through ftrace's
+#     trampoline, what the direct call saves
 #   tracepoint floor / not loaded (6.12+): empty probes on the kernel's
 #     DMA tracepoints of sync and unmap (flag clear), the lightest
 #     entry the kernel offers, and one that comes after the operation
@@ -144,6 +147,8 @@ while read -r name kver; do
 			printf "  %-22s %10.1f\n", "loaded, off", ns["off4k"]
 			printf "  %-22s %10.1f\n", "off, after dirtying", ns["after4k"]
 			printf "  %-22s %10.1f\n", "empty hooks (floor)", ns["floor4k"]
+			if ("ftfloor4k" in ns)
+				printf "  %-22s %10.1f\n", "the same, by ftrace", ns["ftfloor4k"]
 			if ("tpfloor4k" in ns)
 				printf "  %-22s %10.1f\n", "empty tracepoints", ns["tpfloor4k"]
 			printf "  %-22s %10.1f %10.1f\n", "on", ns["on4k"], ns["on64k"]
@@ -157,8 +162,11 @@ while read -r name kver; do
 				(ns["on64k"] - ns["notloaded64k"]) / pp, "<= 100"
 			printf "  %-52s %8.2f %8s   %s\n", "on / off after dirtying (the hooks alone), one page", \
 				ns["on4k"] / ns["after4k"], "", rounds("on4k", "after4k")
-			printf "  %-52s %8.2f %8s\n", "floor / not loaded: ftrace entry, empty callbacks", \
+			printf "  %-52s %8.2f %8s\n", "floor / not loaded: the hooks' entry, empty callbacks", \
 				ns["floor4k"] / ns["notloaded4k"], ""
+			if ("ftfloor4k" in ns)
+				printf "  %-52s %8.2f %8s\n", "ftrace floor / not loaded: all by ftrace's trampoline", \
+					ns["ftfloor4k"] / ns["notloaded4k"], ""
 			printf "  %-52s %8.1f %8s\n", "callbacks above the floor, ns per iteration", \
 				ns["on4k"] - ns["floor4k"], ""
 			if ("tpfloor4k" in ns)

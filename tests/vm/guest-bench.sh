@@ -11,9 +11,11 @@
 #   fio   NVMe O_DIRECT reads: 4 KiB random at queue depth 32 (IOPS) and
 #         1 MiB sequential (KiB/s), dirtying off and on in turn, rounds
 #   floor the loop with dmadirty's hooked functions under an empty
-#         ftrace callback (dmadirty_dmatest's "floor"), and with empty
-#         probes on the kernel's DMA tracepoints where it has them
-#         ("tpfloor", 6.12+)
+#         callback, entered as dmadirty enters them: by direct call where
+#         it does (dmadirty_dmatest's "dfloor", 6.5+), else through
+#         ftrace's trampoline ("floor", printed as ftfloor too where the
+#         two differ); and with empty probes on the kernel's DMA
+#         tracepoints where it has them ("tpfloor", 6.12+)
 #   enable  the time of the sysctl write that turns dirtying on (hooks
 #         armed, flags cleared, block queues drained)
 N=${BENCH_N:-20000}
@@ -87,7 +89,7 @@ fi
 # Where the callbacks of the hooks are loaded: bench-kmod.sh names those
 # that straddle a page boundary.
 vm_insmod dmadirty
-awk '$4 == "[dmadirty]" && $3 ~ /^dmadirty_([a-z_]+_func|mark_[a-z_]+)$/ { print "BENCH layout", $1, $3 }' \
+awk '$4 == "[dmadirty]" && $3 ~ /^dmadirty_([a-z_]+_func|[a-z_]+_direct|mark_[a-z_]+)$/ { print "BENCH layout", $1, $3 }' \
 	/proc/kallsyms
 r=0
 while [ $r -lt "$ROUNDS" ]; do
@@ -104,6 +106,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	vm_wait_for 100 '! keep_sync_armed' ||
 		fail "map hooks still armed 10 s after enable: $(cat $C/armed)"
 	armed=$(cat $C/armed)
+	direct=$(direct_called)
 	bench on4k 4096
 	bench on64k 65536
 	echo 0 >$SYSCTL
@@ -111,9 +114,21 @@ while [ $r -lt "$ROUNDS" ]; do
 	bench after4k 4096 keep
 	# The functions armed while on, hooked by an empty callback, the flag
 	# still clear: the floor under "on" that no callback can go below.
-	echo "$armed" | tr ' ' '\n' >$T/floor || fail "cannot hook the floor"
+	# Those dmadirty calls straight get an empty direct call.
+	rest=$(echo "$armed" | tr ' ' '\n' | grep -vxF -e "$(echo "$direct" | tr ' ' '\n')")
+	echo "$rest" >$T/floor || fail "cannot hook the floor"
+	if [ -n "$direct" ]; then
+		echo "$direct" >$T/dfloor || fail "cannot hook the floor by direct call"
+	fi
 	bench floor4k 4096 keep
 	echo >$T/floor
+	if [ -n "$direct" ]; then
+		echo >$T/dfloor
+		# What the same functions cost through ftrace's trampoline.
+		echo "$armed" | tr ' ' '\n' >$T/floor || fail "cannot hook the floor"
+		bench ftfloor4k 4096 keep
+		echo >$T/floor
+	fi
 	# The same through the kernel's DMA tracepoints (6.12+), the
 	# lightest entry it offers.
 	if [ -e $T/tpfloor ]; then

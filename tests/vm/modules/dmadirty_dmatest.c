@@ -36,6 +36,9 @@
  *       the same through the kernel's DMA tracepoints: empty probes on
  *       those of sync_single_for_cpu and unmap ("echo 0" removes them),
  *       the floor of a hook that needs no ftrace trampoline.
+ *   echo "FUNCTION..." > /sys/kernel/debug/dmadirty_dmatest/dfloor   (6.5+)
+ *       as "floor", through a direct call to a function that does nothing,
+ *       as dmadirty enters the functions it calls straight.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -345,24 +348,57 @@ static void notrace dmatest_floor_func(unsigned long ip, unsigned long parent_ip
 {
 }
 
-static struct ftrace_ops dmatest_floor_ops = {
-	.func = dmatest_floor_func,
-	.flags = DMADIRTY_FTRACE_FLAGS,
+/* An ftrace ops that does nothing, entered by trampoline or by direct call. */
+struct dmatest_floor {
+	struct ftrace_ops ops;
+	bool direct;
+	bool on;
 };
 
-static bool dmatest_floor_on;
+static struct dmatest_floor dmatest_floor = {
+	.ops = {
+		.func = dmatest_floor_func,
+		.flags = DMADIRTY_FTRACE_FLAGS,
+	},
+};
 
-static void dmatest_floor_off(void)
+#ifdef DMADIRTY_DIRECT
+/* A direct call's target that does nothing, and so keeps every register. */
+static void notrace __no_caller_saved_registers dmatest_dfloor_func(void)
 {
-	if (dmatest_floor_on)
-		unregister_ftrace_function(&dmatest_floor_ops);
-	dmatest_floor_on = false;
-	ftrace_set_filter(&dmatest_floor_ops, NULL, 0, 1);
+}
+
+static struct dmatest_floor dmatest_dfloor = { .direct = true };
+#endif
+
+static int dmatest_floor_register(struct dmatest_floor *f)
+{
+#ifdef DMADIRTY_DIRECT
+	if (f->direct)
+		return register_ftrace_direct(&f->ops, (unsigned long)dmatest_dfloor_func);
+#endif
+	return register_ftrace_function(&f->ops);
+}
+
+static void dmatest_floor_off(struct dmatest_floor *f)
+{
+	if (f->on) {
+#ifdef DMADIRTY_DIRECT
+		if (f->direct)
+			unregister_ftrace_direct(&f->ops, (unsigned long)dmatest_dfloor_func,
+						 false);
+		else
+#endif
+			unregister_ftrace_function(&f->ops);
+	}
+	f->on = false;
+	ftrace_set_filter(&f->ops, NULL, 0, 1);
 }
 
 static ssize_t dmatest_floor_write(struct file *file, const char __user *ubuf,
 				   size_t count, loff_t *ppos)
 {
+	struct dmatest_floor *f = file->private_data;
 	char buf[512], *p = buf, *name;
 	unsigned int n = 0;
 	int ret;
@@ -372,25 +408,26 @@ static ssize_t dmatest_floor_write(struct file *file, const char __user *ubuf,
 		return ret;
 
 	mutex_lock(&dmatest_lock);
-	dmatest_floor_off();
+	dmatest_floor_off(f);
 	while ((name = strsep(&p, "\n\t ")) && !ret) {
 		if (!*name)
 			continue;
-		ret = ftrace_set_filter(&dmatest_floor_ops, name, strlen(name), 0);
+		ret = ftrace_set_filter(&f->ops, name, strlen(name), 0);
 		n++;
 	}
 	/* An empty filter would trace every function: register only a list. */
 	if (!ret && n)
-		ret = register_ftrace_function(&dmatest_floor_ops);
-	dmatest_floor_on = !ret;
-	if (ret)
-		ftrace_set_filter(&dmatest_floor_ops, NULL, 0, 1);
+		ret = dmatest_floor_register(f);
+	f->on = !ret && n;
+	if (!f->on)
+		ftrace_set_filter(&f->ops, NULL, 0, 1);
 	mutex_unlock(&dmatest_lock);
 	return ret ? ret : count;
 }
 
 static const struct file_operations dmatest_floor_fops = {
 	.owner = THIS_MODULE,
+	.open = simple_open,
 	.write = dmatest_floor_write,
 };
 
@@ -616,7 +653,10 @@ static int __init dmatest_init(void)
 	debugfs_create_u64("expected", 0400, dmatest_dir, &dmatest_expected);
 	debugfs_create_u64("ns", 0400, dmatest_dir, &dmatest_ns);
 	debugfs_create_u64("hits", 0400, dmatest_dir, &dmatest_hits);
-	debugfs_create_file("floor", 0200, dmatest_dir, NULL, &dmatest_floor_fops);
+	debugfs_create_file("floor", 0200, dmatest_dir, &dmatest_floor, &dmatest_floor_fops);
+#ifdef DMADIRTY_DIRECT
+	debugfs_create_file("dfloor", 0200, dmatest_dir, &dmatest_dfloor, &dmatest_floor_fops);
+#endif
 #ifdef DMATEST_TPFLOOR
 	debugfs_create_file("tpfloor", 0200, dmatest_dir, NULL, &dmatest_tpfloor_fops);
 #endif
@@ -626,7 +666,10 @@ static int __init dmatest_init(void)
 static void __exit dmatest_exit(void)
 {
 	mutex_lock(&dmatest_lock);
-	dmatest_floor_off();
+	dmatest_floor_off(&dmatest_floor);
+#ifdef DMADIRTY_DIRECT
+	dmatest_floor_off(&dmatest_dfloor);
+#endif
 #ifdef DMATEST_TPFLOOR
 	dmatest_tpfloor_off();
 #endif
