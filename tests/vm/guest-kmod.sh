@@ -196,7 +196,8 @@ inflight_checks() {
 }
 
 # The unmap and sync hooks are entered by direct call from 6.5 on: the
-# call at the start of each goes straight to the module.  direct_call=0
+# call at the start of each goes straight to the module.  Another direct
+# call on one of them (dmadirty_dmatest's dfloor), or direct_call=0,
 # sends them through ftrace's trampoline instead.  The pages marked are
 # the same either way.
 SINGLE='dma_unmap_page_attrs|dma_unmap_phys|__dma_sync_single_for_cpu|dma_sync_single_for_cpu'
@@ -204,6 +205,8 @@ armed_single() { tr ' ' '\n' <$C/armed | grep -Ex "$SINGLE" | sort | tr '\n' ' '
 direct_checks() {
 	case $KV in 5.* | 6.[0-4].*) return 0 ;; esac
 	echo 1 >$SYSCTL
+	# What ftrace lists changes as the map hooks settle (6.11+).
+	vm_wait_for 100 '! keep_sync_armed'
 	check "direct: the unmap and sync hooks call the module straight" \
 		"[ -n \"$(armed_single)\" ] && [ \"$(direct_called)\" = \"$(armed_single)\" ]" \
 		"direct: $(direct_called); armed: $(armed_single)"
@@ -213,6 +216,21 @@ direct_checks() {
 	echo 0 >$SYSCTL
 	check "direct: no direct call left after disable" "[ -z \"$(direct_called)\" ]" \
 		"direct: $(direct_called)"
+
+	# Another direct call on one of them: ftrace refuses this one, and
+	# enable goes through the trampoline instead, and says so.
+	sync=dma_sync_single_for_cpu
+	grep -q ' __dma_sync_single_for_cpu$' /proc/kallsyms && sync=__dma_sync_single_for_cpu
+	echo $sync >$T/dfloor
+	echo 1 >$SYSCTL
+	vm_wait_for 100 '! keep_sync_armed'
+	check "direct: with another direct call on $sync, enable takes the trampoline and says so" \
+		"[ -z \"$(direct_called)\" ] && [ -n \"$(armed_single)\" ] && dmesg | grep -q 'no direct call for the unmap and sync hooks'" \
+		"direct: $(direct_called); armed: $(armed_single)"
+	op_check "direct refused: single page" stream single 0 4096 2
+	op_check "direct refused: sync_single_for_cpu x3 + unmap" stream sync 3 0 4096
+	echo 0 >$SYSCTL
+	echo >$T/dfloor
 	rmmod dmadirty
 	vm_insmod dmadirty direct_call=0
 	echo 1 >$SYSCTL
