@@ -162,10 +162,10 @@ while read -r name kver; do
 				(ns["on64k"] - ns["notloaded64k"]) / pp, "<= 100"
 			printf "  %-52s %8.2f %8s   %s\n", "on / off after dirtying (the hooks alone), one page", \
 				ns["on4k"] / ns["after4k"], "", rounds("on4k", "after4k")
-			printf "  %-52s %8.2f %8s\n", "floor / not loaded: the hooks' entry, empty callbacks", \
+			printf "  %-52s %8.2f %8s\n", "floor / not loaded: empty callbacks, the same entry", \
 				ns["floor4k"] / ns["notloaded4k"], ""
 			if ("ftfloor4k" in ns)
-				printf "  %-52s %8.2f %8s\n", "ftrace floor / not loaded: all by ftrace's trampoline", \
+				printf "  %-52s %8.2f %8s\n", "ftrace floor / not loaded: all via the trampoline", \
 					ns["ftfloor4k"] / ns["notloaded4k"], ""
 			printf "  %-52s %8.1f %8s\n", "callbacks above the floor, ns per iteration", \
 				ns["on4k"] - ns["floor4k"], ""
