@@ -539,7 +539,9 @@ static void notrace dmadirty_single_func(unsigned long ip, unsigned long parent_
  * function comes straight here, with its arguments in their registers,
  * and returns to it.  No ftrace trampoline runs, and this function saves
  * only the registers it uses: it must keep every one, because the hooked
- * function has yet to read its arguments.
+ * function has yet to read its arguments.  Call depth tracking
+ * (retbleed=stuff) does not count the call that comes here, so it sees
+ * the return stack run out one return early and refills it: safe.
  */
 static void notrace __no_caller_saved_registers
 dmadirty_single_direct(struct device *dev, dma_addr_t addr, size_t size,
