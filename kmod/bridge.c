@@ -88,7 +88,10 @@ static void dmadirty_bridge_read_host(void)
 	h->present = 1;
 }
 
-/* Take @pdev if it carries a block.  Lock held; returns true when taken. */
+/*
+ * Take @pdev if it carries a block, and poll it if the agent listens.
+ * Lock held; returns true when taken.
+ */
 static bool dmadirty_bridge_try(struct pci_dev *pdev)
 {
 	int pos;
@@ -104,6 +107,7 @@ static bool dmadirty_bridge_try(struct pci_dev *pdev)
 	pci_write_config_dword(pdev, pos + DMADIRTY_VNDR_OFF_GUEST_FEATURES,
 			       dmadirty_guest_features());
 	atomic_inc(&dmadirty_bridge_event_count);
+	dmadirty_bridge_poll_next();
 	pci_info(pdev, "dmadirty vendor block at 0x%x, host state %u sequence %u\n",
 		 pos, dmadirty_bridge_cache.state, dmadirty_bridge_cache.sequence);
 	return true;
@@ -145,8 +149,6 @@ static int dmadirty_bridge_notify(struct notifier_block *nb,
 	switch (action) {
 	case BUS_NOTIFY_ADD_DEVICE:
 		changed = dmadirty_bridge_try(pdev);
-		if (changed)
-			dmadirty_bridge_poll_next();
 		break;
 	case BUS_NOTIFY_DEL_DEVICE:
 		if (pdev != dmadirty_bridge_pdev)
@@ -157,7 +159,6 @@ static int dmadirty_bridge_notify(struct notifier_block *nb,
 		memset(&dmadirty_bridge_cache, 0, sizeof(dmadirty_bridge_cache));
 		atomic_inc(&dmadirty_bridge_event_count);
 		dmadirty_bridge_scan(pdev);
-		dmadirty_bridge_poll_next();
 		changed = true;
 		break;
 	}
@@ -173,7 +174,7 @@ static struct notifier_block dmadirty_bridge_nb = {
 
 /*
  * Next poll tick, while the agent listens and there is a block to read.
- * A block that appears later (the bus notifier) restarts it.  Lock held.
+ * A block taken later (dmadirty_bridge_try()) starts it.  Lock held.
  */
 static void dmadirty_bridge_poll_next(void)
 {

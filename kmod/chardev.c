@@ -27,6 +27,8 @@ struct dmadirty_file {
 static atomic_t dmadirty_chardev_busy = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(dmadirty_chardev_wq);
 static struct miscdevice dmadirty_misc;
+/* Set once the device exists: the bridge can see a block before that. */
+static bool dmadirty_chardev_registered;
 
 static bool dmadirty_file_pending(struct dmadirty_file *f)
 {
@@ -256,6 +258,12 @@ void dmadirty_chardev_host_changed(const struct dmadirty_host *host)
 	envp[1] = seq;
 	envp[2] = NULL;
 	wake_up_interruptible(&dmadirty_chardev_wq);
+	/*
+	 * Before the device exists there is no opener to tell: open() reads
+	 * the block afresh.  Pairs with the release in _init().
+	 */
+	if (!smp_load_acquire(&dmadirty_chardev_registered))
+		return;
 	snprintf(state, sizeof(state), DMADIRTY_UEVENT_HOST_STATE "=%u", host->state);
 	snprintf(seq, sizeof(seq), DMADIRTY_UEVENT_HOST_SEQ "=%u", host->sequence);
 	kobject_uevent_env(&dmadirty_misc.this_device->kobj, KOBJ_CHANGE, envp);
@@ -270,10 +278,18 @@ static struct miscdevice dmadirty_misc = {
 
 int dmadirty_chardev_init(const struct attribute_group **groups)
 {
+	int ret;
+
 	dmadirty_misc.groups = groups;
-	return misc_register(&dmadirty_misc);
+	ret = misc_register(&dmadirty_misc);
+	if (ret)
+		return ret;
+	/* Pairs with the acquire in dmadirty_chardev_host_changed(). */
+	smp_store_release(&dmadirty_chardev_registered, true);
+	return 0;
 }
 
+/* After dmadirty_bridge_exit(): no host change can come in any more. */
 void dmadirty_chardev_exit(void)
 {
 	misc_deregister(&dmadirty_misc);

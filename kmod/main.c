@@ -208,13 +208,9 @@ static int __init dmadirty_init(void)
 	if (ret)
 		goto err_ram_exit;
 
-	ret = dmadirty_chardev_init(dmadirty_groups);
-	if (ret)
-		goto err_dirty_exit;
-
 	ret = dmadirty_bridge_init();
 	if (ret)
-		goto err_chardev_exit;
+		goto err_dirty_exit;
 
 	if (dmadirty_src == DMADIRTY_SOURCE_MODULE) {
 		dmadirty_sysctl_header =
@@ -230,15 +226,23 @@ static int __init dmadirty_init(void)
 				goto err_unregister_sysctl;
 		}
 	}
+
+	/*
+	 * The device comes last.  The agent opens it as soon as its uevent
+	 * arrives, and starts polling the block and writing the sysctl: both
+	 * must be there by then.
+	 */
+	ret = dmadirty_chardev_init(dmadirty_groups);
+	if (ret)
+		goto err_unregister_sysctl;
 	pr_info("loaded, dirtying %s\n", dmadirty_dirty_on() ? "on" : "off");
 	return 0;
 
 err_unregister_sysctl:
-	unregister_sysctl_table(dmadirty_sysctl_header);
+	if (dmadirty_sysctl_header)
+		unregister_sysctl_table(dmadirty_sysctl_header);
 err_bridge_exit:
 	dmadirty_bridge_exit();
-err_chardev_exit:
-	dmadirty_chardev_exit();
 err_dirty_exit:
 	dmadirty_dirty_exit();
 err_ram_exit:

@@ -10,7 +10,9 @@
 #  - with /dev/dmadirty held by another process: source "unknown", device
 #    "busy";
 #  - with a module that cannot hook an entry point (break_hook=): enable
-#    fails naming it, status lists it, the block has the error bit.
+#    fails naming it, status lists it, the block has the error bit;
+#  - loaded again and again under a fresh agent: the block is polled and
+#    the sysctl is there from the moment the agent can open the device.
 # Runs under --enable-vm-tests only: a missing prerequisite (tests/lib/vm.sh,
 # tests/vm/build-modules.sh, kmod/, a guest kernel with headers) is a failure.
 set -u
@@ -121,6 +123,26 @@ gs=$(cat $tb/guest_state)
 kill $pid
 wait $pid
 sed 's/^/AGENTLOG /' /tmp/agent.log
+# The agent opens the device the moment its uevent arrives.  Each load
+# must then have the block polled and the sysctl in place: load it under a
+# fresh agent a few more times, and move the host each time.
+rmmod dmadirty
+good=0
+for i in 1 2 3 4 5; do
+	: >/tmp/agent.log
+	dmadirty-agent --log-level=debug 2>/tmp/agent.log &
+	pid=$!
+	wait_for 120 ready || break
+	vm_insmod dmadirty
+	wait_for 30 opened && echo 1 >$tb/host_state && wait_for 30 applied 1 1 &&
+		echo 0 >$tb/host_state && wait_for 30 applied 0 0 && good=$((good + 1))
+	kill $pid
+	wait $pid
+	[ $good = $i ] || { sed 's/^/AGENTLOG /' /tmp/agent.log; break; }
+	rmmod dmadirty
+done
+[ $good = 5 ] && tap ok "loaded 5 more times under a running agent: the host's steps acted on each time ($good/5)" ||
+	tap notok "loaded 5 more times under a running agent: the host's steps acted on each time ($good/5, $(state))"
 GUEST
 
 if ! vm_initramfs "$work/initrd.gz" "$kver" "$work/guest.sh" --module virtio_pci \
@@ -147,12 +169,12 @@ host_pid=
 } >"$work/tap"
 n=$(grep -c . "$work/tap")
 awk '{ sub(/^ok/, "ok " NR " -"); sub(/^not ok/, "not ok " NR " -"); print }' "$work/tap"
-if [ "$n" -ne 13 ]; then
+if [ "$n" -ne 14 ]; then
 	n=$((n + 1))
-	echo "not ok $n - all 13 checks ran (kernel $kver)"
+	echo "not ok $n - all 14 checks ran (kernel $kver)"
 fi
 echo "1..$n"
-if grep -q '^not ok' "$work/tap" || [ "$(grep -c . "$work/tap")" -ne 13 ]; then
+if grep -q '^not ok' "$work/tap" || [ "$(grep -c . "$work/tap")" -ne 14 ]; then
 	sed 's/^/# /' "$work/host.log"
 	grep -v '^VMTAP' "$work/console.log" | sed 's/^/# /' | tail -n 80
 fi
