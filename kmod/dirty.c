@@ -465,17 +465,14 @@ static bool dmadirty_hook_wanted(const struct dmadirty_hook *h)
 /*
  * What every hooked call does first: keep its device's dma_skip_sync
  * clear (the keep-sync hooks exist for that, and an unmap or sync clears
- * it too).  Returns the device, NULL if none.  No need to read
- * skip_sync_clear: where the kernel sets the flag, a 0 there leaves
- * coverage incomplete, and the hooks are never armed.
+ * it too).  @dev may be NULL.  No need to read skip_sync_clear: where the
+ * kernel sets the flag, a 0 there leaves coverage incomplete, and the
+ * hooks are never armed.
  */
-static __always_inline struct device *dmadirty_enter(dmadirty_fregs_t *regs)
+static __always_inline void dmadirty_enter(struct device *dev)
 {
-	struct device *dev = (struct device *)dmadirty_farg(regs, 0);
-
 	if (likely(dev) && DMADIRTY_CAN_CLEAR_SKIP_SYNC && unlikely(dmadirty_test_skip_sync(dev)))
 		dmadirty_clear_skip_sync(dev);
-	return dev;
 }
 
 /*
@@ -487,8 +484,7 @@ static noinline notrace __no_caller_saved_registers void
 dmadirty_single_slow(struct device *dev, dma_addr_t addr, size_t size,
 		     enum dma_data_direction dir)
 {
-	if (likely(dev) && DMADIRTY_CAN_CLEAR_SKIP_SYNC && unlikely(dmadirty_test_skip_sync(dev)))
-		dmadirty_clear_skip_sync(dev);
+	dmadirty_enter(dev);
 	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
 	if (likely(dev) && size && dmadirty_dir_written(dir))
 		dmadirty_mark_dma(dev, addr, size);
@@ -570,7 +566,9 @@ static void notrace dmadirty_mark_func(unsigned long ip, unsigned long parent_ip
 				       struct ftrace_ops *op, dmadirty_fregs_t *regs)
 {
 	const struct dmadirty_site *site = dmadirty_sites;
-	struct device *dev = dmadirty_enter(regs);
+	struct device *dev = (struct device *)dmadirty_farg(regs, 0);
+
+	dmadirty_enter(dev);
 
 	while (ip - site->start >= site->size)
 		site++;
@@ -719,6 +717,19 @@ MODULE_PARM_DESC(direct_call,
 /* The single-range hooks are armed by direct call, not by their ops. */
 static bool dmadirty_direct_registered;
 
+/* The addresses of the hooked functions of @kind, into @ips: how many. */
+static unsigned int __maybe_unused dmadirty_hook_ips(enum dmadirty_kind kind,
+						     unsigned long *ips)
+{
+	unsigned int n = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
+		if (dmadirty_hooks[i].hooked && dmadirty_hooks[i].kind == kind)
+			ips[n++] = dmadirty_hooks[i].addr;
+	return n;
+}
+
 #ifdef DMADIRTY_DIRECT
 /*
  * The ops of the direct call.  Its filter is replaced at each enable: in
@@ -739,14 +750,12 @@ static bool dmadirty_direct_filtered;
 static int dmadirty_direct_arm(void)
 {
 	unsigned long ips[ARRAY_SIZE(dmadirty_hooks)];
-	unsigned int n = 0;
-	int i, ret;
+	unsigned int n;
+	int ret;
 
 	if (!READ_ONCE(dmadirty_direct_call) || !dmadirty_ops_registered[DMADIRTY_OPS_MARK])
 		return -EPERM;
-	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
-		if (dmadirty_hooks[i].hooked && dmadirty_hooks[i].kind == DMADIRTY_SINGLE)
-			ips[n++] = dmadirty_hooks[i].addr;
+	n = dmadirty_hook_ips(DMADIRTY_SINGLE, ips);
 	if (!n)
 		return -ENOENT;
 	ret = ftrace_set_filter_ips(&dmadirty_direct_ops, ips, n, 0, 1);
@@ -830,12 +839,8 @@ static int dmadirty_keep_sync_filter(bool remove)
 {
 #if DMADIRTY_CAN_CLEAR_SKIP_SYNC
 	unsigned long ips[ARRAY_SIZE(dmadirty_hooks)];
-	unsigned int n = 0;
-	int i;
+	unsigned int n = dmadirty_hook_ips(DMADIRTY_KEEP_SYNC, ips);
 
-	for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++)
-		if (dmadirty_hooks[i].hooked && dmadirty_hooks[i].kind == DMADIRTY_KEEP_SYNC)
-			ips[n++] = dmadirty_hooks[i].addr;
 	if (n)
 		return ftrace_set_filter_ips(&dmadirty_ops[DMADIRTY_OPS_MARK], ips, n,
 					     remove, 0);
