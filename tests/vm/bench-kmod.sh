@@ -33,8 +33,11 @@
 #     entry the kernel offers, and one that comes after the operation
 #   on vs swiotlb=force, per DMA of 64 KiB             goal <= 0.25
 #   NVMe 4 KiB QD32 IOPS, on / off                     goal >= 0.95
-#     (the median over rounds of on against the off round just before:
-#     the host's load drifts more between rounds than within a pair)
+#     (the median over rounds of on against the off run of the same
+#     round: the host's load drifts more between rounds than within one.
+#     The two swap places every other round, as do not loaded and loaded
+#     but off in the loop's rounds, so that a drift within a round
+#     favours neither)
 #   enable -> ack (the sysctl write, drain included)   goal <= 50 ms
 #   callbacks that straddle a page boundary: under TCG a jump from one
 #     guest page to another is not chained but looked up.  On 7.2 one
@@ -94,10 +97,10 @@ while read -r name kver; do
 			k = $2
 			if (k ~ /^fio/) {
 				if ($3 > fio[k]) fio[k] = $3
-				# Off and on alternate: each on round pairs with
-				# the off round just before it.
+				# One off run and one on run per round, in
+				# either order: the nth of each make a pair.
 				if (k == "fio4k-off") off4k[++noff] = $3
-				if (k == "fio4k-on" && noff > non) pair[++non] = $3 / off4k[noff]
+				if (k == "fio4k-on") on4k[++non] = $3
 				if ($4 > kib[k]) kib[k] = $4
 				next
 			}
@@ -180,6 +183,8 @@ while read -r name kver; do
 				(ns["on64k"] - ns["notloaded64k"]) / (ns["swiotlb64k"] - ns["notloaded64k"]), "<= 0.25"
 			printf "  %-52s %8.3f %8s\n", "on vs swiotlb=force, whole 64 KiB DMA", \
 				ns["on64k"] / ns["swiotlb64k"], ""
+			if (noff < non) non = noff
+			for (i = 1; i <= non; i++) pair[i] = on4k[i] / off4k[i]
 			if (non) {
 				lo = hi = pair[1]
 				for (i = 2; i <= non; i++) {

@@ -7,9 +7,11 @@
 #
 #   loop  map + sync_for_cpu + unmap of one 4 KiB or 64 KiB buffer
 #         (dmadirty_dmatest "bench N LEN"), interleaved over rounds in
-#         the states not loaded, loaded but off, on
+#         the states not loaded, loaded but off (the two in turn first),
+#         on
 #   fio   NVMe O_DIRECT reads: 4 KiB random at queue depth 32 (IOPS) and
-#         1 MiB sequential (KiB/s), dirtying off and on in turn, rounds
+#         1 MiB sequential (KiB/s), dirtying off and on in turn first,
+#         rounds of short runs
 #   floor the loop with dmadirty's hooked functions under an empty
 #         callback, entered as dmadirty enters them: by direct call where
 #         it does (dmadirty_dmatest's "dfloor", 6.5+), else through
@@ -21,7 +23,7 @@
 N=${BENCH_N:-20000}
 ROUNDS=${BENCH_ROUNDS:-7}
 REPS=${BENCH_REPS:-3}
-FIO_ROUNDS=${BENCH_FIO_ROUNDS:-5}
+FIO_ROUNDS=${BENCH_FIO_ROUNDS:-9}
 T=/sys/kernel/debug/dmadirty_dmatest
 C=/sys/class/misc/dmadirty
 SYSCTL=/proc/sys/vm/dma_mark_dirty
@@ -63,7 +65,7 @@ fio_run() {	# fio_run NAME FIO-ARGS...: prints read IOPS and KiB/s
 	_name=$1
 	shift
 	fio --name="$_name" --filename=/dev/nvme0n1 --direct=1 --thread \
-		--ioengine=libaio --runtime="${BENCH_FIO_S:-3}" --time_based \
+		--ioengine=libaio --runtime="${BENCH_FIO_S:-2}" --time_based \
 		--minimal "$@" 2>/dev/null | awk -F';' '{ print $8, $7 }'
 }
 fio_all() {	# fio_all STATE: the host keeps the best of the rounds
@@ -95,11 +97,21 @@ r=0
 while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
 	echo "BENCH round $r"
-	[ -d /sys/module/dmadirty ] && rmmod dmadirty
-	bench notloaded4k 4096
-	bench notloaded64k 65536
-	vm_insmod dmadirty
-	bench off4k 4096
+	# Not loaded and loaded but off swap places every other round: the
+	# host's speed drifts, and a fixed order would hand the drift to one.
+	if [ $((r % 2)) = 1 ]; then
+		[ -d /sys/module/dmadirty ] && rmmod dmadirty
+		bench notloaded4k 4096
+		bench notloaded64k 65536
+		vm_insmod dmadirty
+		bench off4k 4096
+	else
+		bench off4k 4096
+		rmmod dmadirty
+		bench notloaded4k 4096
+		bench notloaded64k 65536
+		vm_insmod dmadirty
+	fi
 	echo 1 >$SYSCTL
 	# 6.11+: the map hooks stay armed until the calls of dma_set_mask()
 	# from before enable are over (dirty.c); measure what stays.
@@ -138,14 +150,16 @@ while [ $r -lt "$ROUNDS" ]; do
 	fi
 done
 [ "$BOOT" = loop ] && exit 0
-# Off and on alternate, so that a slow stretch of the host hits both.
+# Off and on alternate, so that a slow stretch of the host hits both, and
+# swap places every other round, so that a drift does not favour one.
 r=0
 while [ $r -lt "$FIO_ROUNDS" ]; do
 	r=$((r + 1))
-	fio_all off
+	[ $((r % 2)) = 1 ] && fio_all off
 	echo 1 >$SYSCTL
 	fio_all on
 	echo 0 >$SYSCTL
+	[ $((r % 2)) = 0 ] && fio_all off
 done
 r=0
 while [ $r -lt "$ROUNDS" ]; do
