@@ -80,11 +80,12 @@ applied() {	# applied SYSCTL GUEST_STATE: the host sequence acknowledged
 	[ "$(cat /proc/sys/vm/dma_mark_dirty)" = "$1" ] && [ "$(cat $tb/guest_ack)" = "$(cat $tb/host_seq)" ] &&
 		[ "$(cat $tb/guest_state)" = "$2" ]
 }
-echo 1 >$tb/host_state
-wait_for 30 applied 1 1 && tap ok "host pre-copy in the block: dirtying on, host sequence acknowledged ($(state))" ||
+move_host() {	# move_host STATE: the host's step, and the agent's ack of it
+	echo "$1" >$tb/host_state && wait_for 30 applied "$1" "$1"
+}
+move_host 1 && tap ok "host pre-copy in the block: dirtying on, host sequence acknowledged ($(state))" ||
 	tap notok "host pre-copy in the block: dirtying on, host sequence acknowledged ($(state))"
-echo 0 >$tb/host_state
-wait_for 30 applied 0 0 && tap ok "host idle in the block: dirtying off, host sequence acknowledged ($(state))" ||
+move_host 0 && tap ok "host idle in the block: dirtying off, host sequence acknowledged ($(state))" ||
 	tap notok "host idle in the block: dirtying off, host sequence acknowledged ($(state))"
 echo "VMSTEPS done"
 wait_for 300 test -e /tmp/finished-rpc-done
@@ -134,8 +135,7 @@ for i in 1 2 3 4 5; do
 	pid=$!
 	wait_for 120 ready || break
 	vm_insmod dmadirty
-	wait_for 30 opened && echo 1 >$tb/host_state && wait_for 30 applied 1 1 &&
-		echo 0 >$tb/host_state && wait_for 30 applied 0 0 && good=$((good + 1))
+	wait_for 30 opened && move_host 1 && move_host 0 && good=$((good + 1))
 	kill $pid
 	wait $pid
 	[ $good = $i ] || { sed 's/^/AGENTLOG /' /tmp/agent.log; break; }
