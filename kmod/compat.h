@@ -182,6 +182,30 @@ static inline unsigned long dmadirty_farg(struct pt_regs *regs, int n)
 #endif
 
 /* Freeze and thaw a blk-mq queue; 6.14 made the freeze return memflags. */
+/*
+ * Adds @ips to the filter of @ops, or takes them out (@remove), as one
+ * change where the kernel can.  Before 5.18, one address at a time; a
+ * removal that fails half way puts back what it took, so that the filter
+ * is as it was.
+ */
+static inline int dmadirty_filter_ips(struct ftrace_ops *ops, unsigned long *ips,
+				      unsigned int n, int remove)
+{
+#ifdef HAVE_FTRACE_SET_FILTER_IPS
+	return ftrace_set_filter_ips(ops, ips, n, remove, 0);
+#else
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++)
+		ret = ftrace_set_filter_ip(ops, ips[i], remove, 0);
+	if (ret && remove)
+		while (--i > 0)
+			ftrace_set_filter_ip(ops, ips[i - 1], 0, 0);
+	return ret;
+#endif
+}
+
 static inline void dmadirty_drain_queue(struct request_queue *q)
 {
 #ifdef HAVE_BLK_MQ_FREEZE_MEMFLAGS

@@ -360,12 +360,15 @@ enum dmadirty_kind {
 
 /*
  * Registering an ops walks every function ftrace knows (some 50,000,
- * 10 ms or more under emulation), and the host waits on enable for the
- * ack.  So enable registers two: the single-range hooks, which every
- * map, sync and unmap of a page meets and whose callback needs no more,
- * and every other hook but dma_set_mask()'s, whose callback tells them
- * apart by the address.  dma_set_mask()'s changes where the call goes
- * and comes later.  Once settled, the keep-sync hooks leave the filter.
+ * 15 ms or more under emulation), and the host waits on enable for the
+ * ack.  So enable registers one, the shared ops, for every hook but
+ * dma_set_mask()'s: its callback tells them apart by the address.  A
+ * moment later (dmadirty_settle()) the single-range hooks, which every
+ * sync and unmap of a page meets, get an entry of their own, a direct
+ * call where the kernel takes one, else their own ops, whose callback
+ * needs no lookup; then they leave the shared filter.  dma_set_mask()'s
+ * hook changes where the call goes and comes then too.  Once settled,
+ * the keep-sync hooks leave the shared filter as well.
  */
 enum dmadirty_ops_id {
 	DMADIRTY_OPS_SINGLE,
@@ -386,8 +389,19 @@ static enum dmadirty_ops_id dmadirty_ops_of(enum dmadirty_kind kind)
 	}
 }
 
-/* The keep-sync hooks are out of the filter (settled). */
+/* Whether the shared ops' filter holds the hooks of @kind from enable. */
+static bool dmadirty_shared(enum dmadirty_kind kind)
+{
+	return kind != DMADIRTY_SET_MASK;
+}
+
+/*
+ * Out of the shared filter, until the next enable puts them back: the
+ * keep-sync hooks (settled) and the single-range hooks (their own entry
+ * is armed).
+ */
 static bool dmadirty_keep_sync_dropped;
+static bool dmadirty_single_dropped;
 
 struct dmadirty_hook {
 	const char *name;
@@ -568,10 +582,14 @@ static void notrace dmadirty_mark_func(unsigned long ip, unsigned long parent_ip
 	const struct dmadirty_site *site = dmadirty_sites;
 	struct device *dev = (struct device *)dmadirty_farg(regs, 0);
 
-	dmadirty_enter(dev);
-
 	while (ip - site->start >= site->size)
 		site++;
+	if (site->kind == DMADIRTY_SINGLE) {
+		dmadirty_single(dev, dmadirty_farg(regs, 1), dmadirty_farg(regs, 2),
+				dmadirty_farg(regs, 3));
+		return;
+	}
+	dmadirty_enter(dev);
 	if (site->kind == DMADIRTY_KEEP_SYNC)
 		return;
 	dmadirty_count(DMADIRTY_CTR_CALLS, 1);
@@ -618,14 +636,17 @@ static unsigned long dmadirty_func_size(unsigned long addr)
 	return size;
 }
 
-/* The hooks of the shared ops, by kind, and the catch-all. */
+/*
+ * The hooks of the shared ops, by kind, the single-range ones first, and
+ * the catch-all.
+ */
 static void dmadirty_sites_init(void)
 {
 	unsigned int n = 0;
 	int k, i;
 
 	for (k = 0; k <= DMADIRTY_SET_MASK; k++) {
-		if (dmadirty_ops_of(k) != DMADIRTY_OPS_MARK)
+		if (!dmadirty_shared(k))
 			continue;
 		for (i = 0; i < ARRAY_SIZE(dmadirty_hooks); i++) {
 			const struct dmadirty_hook *h = &dmadirty_hooks[i];
@@ -718,8 +739,7 @@ MODULE_PARM_DESC(direct_call,
 static bool dmadirty_direct_registered;
 
 /* The addresses of the hooked functions of @kind, into @ips: how many. */
-static unsigned int __maybe_unused dmadirty_hook_ips(enum dmadirty_kind kind,
-						     unsigned long *ips)
+static unsigned int dmadirty_hook_ips(enum dmadirty_kind kind, unsigned long *ips)
 {
 	unsigned int n = 0;
 	int i;
@@ -832,74 +852,96 @@ static int dmadirty_disarm(void)
 }
 
 /*
- * Takes the keep-sync hooks out of the filter of the ops (@remove), or
- * puts them back; while the ops is registered, that patches their calls.
+ * Takes the hooks of @kind out of the shared filter (@remove), or puts
+ * them back; while the ops is registered, that patches their calls.
  */
-static int dmadirty_keep_sync_filter(bool remove)
+static int dmadirty_shared_filter(enum dmadirty_kind kind, bool remove)
 {
-#if DMADIRTY_CAN_CLEAR_SKIP_SYNC
 	unsigned long ips[ARRAY_SIZE(dmadirty_hooks)];
-	unsigned int n = dmadirty_hook_ips(DMADIRTY_KEEP_SYNC, ips);
+	unsigned int n = dmadirty_hook_ips(kind, ips);
 
-	if (n)
-		return ftrace_set_filter_ips(&dmadirty_ops[DMADIRTY_OPS_MARK], ips, n,
-					     remove, 0);
-#endif
-	return 0;
+	if (!n)
+		return 0;
+	return dmadirty_filter_ips(&dmadirty_ops[DMADIRTY_OPS_MARK], ips, n, remove);
 }
 
 /*
- * All or nothing: an ops that fails to register takes the others back.
- * The dma_set_mask() hook is left to dmadirty_settle().
+ * One registration, the shared ops with every hook but dma_set_mask()'s in
+ * its filter; the rest is left to dmadirty_settle().  The filter changes
+ * cost nothing while the ops is not registered.
  */
 static int dmadirty_arm(void)
 {
-	int k, ret;
+	int ret;
 
 	if (dmadirty_keep_sync_dropped) {
-		ret = dmadirty_keep_sync_filter(false);
+		ret = dmadirty_shared_filter(DMADIRTY_KEEP_SYNC, false);
 		if (ret)
 			return ret;
 		dmadirty_keep_sync_dropped = false;
 	}
-	/* The single-range hooks last: they try a direct call first. */
-	for (k = DMADIRTY_NR_OPS - 1; k >= 0; k--) {
-		if (!dmadirty_ops_used[k] || dmadirty_ops_armed(k) ||
-		    k == DMADIRTY_OPS_SET_MASK)
-			continue;
-		if (k == DMADIRTY_OPS_SINGLE) {
-			ret = dmadirty_direct_arm();
-			if (!ret)
-				continue;
-			if (ret != -EPERM && ret != -EOPNOTSUPP)
-				pr_info("no direct call for the unmap and sync hooks (%d): ftrace's trampoline it is\n",
-					ret);
-		}
-		ret = register_ftrace_function(&dmadirty_ops[k]);
-		if (ret) {
-			dmadirty_disarm();
+	if (dmadirty_single_dropped) {
+		ret = dmadirty_shared_filter(DMADIRTY_SINGLE, false);
+		if (ret)
 			return ret;
-		}
-		dmadirty_ops_registered[k] = true;
+		dmadirty_single_dropped = false;
 	}
+	if (!dmadirty_ops_used[DMADIRTY_OPS_MARK] || dmadirty_ops_registered[DMADIRTY_OPS_MARK])
+		return 0;
+	ret = register_ftrace_function(&dmadirty_ops[DMADIRTY_OPS_MARK]);
+	if (ret)
+		return ret;
+	dmadirty_ops_registered[DMADIRTY_OPS_MARK] = true;
 	return 0;
+}
+
+/*
+ * After enable: the single-range hooks' own entry, a direct call where the
+ * kernel takes one, else their own ops.  Until it is armed they stay in
+ * the shared filter too, so a call in between is marked twice, never
+ * missed.  Where neither can be armed, they stay on the shared ops.
+ */
+static void dmadirty_arm_single(void)
+{
+	int ret;
+
+	if (!dmadirty_ops_used[DMADIRTY_OPS_SINGLE] || dmadirty_single_dropped)
+		return;
+	if (!dmadirty_ops_armed(DMADIRTY_OPS_SINGLE)) {
+		ret = dmadirty_direct_arm();
+		if (ret && ret != -EPERM && ret != -EOPNOTSUPP)
+			pr_info("no direct call for the unmap and sync hooks (%d): ftrace's trampoline it is\n",
+				ret);
+		if (ret) {
+			ret = register_ftrace_function(&dmadirty_ops[DMADIRTY_OPS_SINGLE]);
+			if (ret) {
+				pr_warn("the unmap and sync hooks stay on the shared ops (%d)\n",
+					ret);
+				return;
+			}
+			dmadirty_ops_registered[DMADIRTY_OPS_SINGLE] = true;
+		}
+	}
+	if (!dmadirty_shared_filter(DMADIRTY_SINGLE, true))
+		dmadirty_single_dropped = true;
 }
 
 /* Counts enables, so that a late dmadirty_settle() knows its own. */
 static unsigned long dmadirty_generation;
 
 /*
- * After enable (6.11+): hook dma_set_mask(), then disarm the map hooks
- * once no call of it that started before can still set the flag.  Such a
- * call is running or preempted (the function does not sleep), and an
- * RCU-tasks grace period waits for every task in either state to switch
- * voluntarily.  The flags those calls set are cleared again; from then on
- * only hooked calls set it, and they clear it before they return.  Until
- * then the map hooks clear it.  Where dma_set_mask() cannot be hooked
- * (another ops that changes where the call goes holds it), the map hooks
- * stay armed.  It runs a moment after enable, out of the way of the
- * ack the host waits for: on a single CPU, a work queued at once would
- * run before the enable's write returns.
+ * After enable: arm the single-range hooks' own entry.  Then (6.11+)
+ * hook dma_set_mask(), and disarm the map hooks once no call of it that
+ * started before can still set the flag.  Such a call is running or
+ * preempted (the function does not sleep), and an RCU-tasks grace period
+ * waits for every task in either state to switch voluntarily.  The flags
+ * those calls set are cleared again; from then on only hooked calls set
+ * it, and they clear it before they return.  Until then the map hooks
+ * clear it.  Where dma_set_mask() cannot be hooked (another ops that
+ * changes where the call goes holds it), the map hooks stay armed.  It
+ * runs a moment after enable (settle_ms), out of the way of the ack the
+ * host waits for: on a single CPU, a work queued at once would run before
+ * the enable's write returns.
  */
 static void dmadirty_settle(struct work_struct *work)
 {
@@ -908,7 +950,10 @@ static void dmadirty_settle(struct work_struct *work)
 
 	mutex_lock(&dmadirty_switch_lock);
 	gen = dmadirty_generation;
-	if (dmadirty_armed && !dmadirty_ops_registered[DMADIRTY_OPS_SET_MASK]) {
+	if (dmadirty_armed)
+		dmadirty_arm_single();
+	if (dmadirty_armed && dmadirty_ops_used[DMADIRTY_OPS_SET_MASK] &&
+	    !dmadirty_ops_registered[DMADIRTY_OPS_SET_MASK]) {
 		ret = register_ftrace_function(&dmadirty_ops[DMADIRTY_OPS_SET_MASK]);
 		if (ret)
 			pr_warn("cannot hook dma_set_mask (%d): the map hooks stay armed\n",
@@ -926,13 +971,18 @@ static void dmadirty_settle(struct work_struct *work)
 	mutex_lock(&dmadirty_switch_lock);
 	if (dmadirty_armed && gen == dmadirty_generation && !dmadirty_keep_sync_dropped) {
 		dmadirty_clear_all_skip_sync();
-		if (!dmadirty_keep_sync_filter(true))
+		if (!dmadirty_shared_filter(DMADIRTY_KEEP_SYNC, true))
 			dmadirty_keep_sync_dropped = true;
 	}
 	mutex_unlock(&dmadirty_switch_lock);
 }
 
 static DECLARE_DELAYED_WORK(dmadirty_settle_work, dmadirty_settle);
+
+static unsigned int dmadirty_settle_ms = 100;
+module_param_named(settle_ms, dmadirty_settle_ms, uint, 0644);
+MODULE_PARM_DESC(settle_ms,
+		 "Milliseconds from enable to dmadirty_settle(), which gives the unmap and sync hooks their own entry (default 100; read at enable)");
 
 /* A scratch ops whose filter only tells whether the kernel has a function. */
 static struct ftrace_ops dmadirty_lookup_ops;
@@ -1055,9 +1105,32 @@ bool dmadirty_coverage_complete(void)
 /* Patched now. */
 static bool dmadirty_hook_armed(const struct dmadirty_hook *h)
 {
-	if (!h->hooked || !dmadirty_ops_armed(dmadirty_ops_of(h->kind)))
+	if (!h->hooked)
+		return false;
+	if (h->kind == DMADIRTY_SINGLE && !dmadirty_single_dropped &&
+	    dmadirty_ops_registered[DMADIRTY_OPS_MARK])
+		return true;
+	if (!dmadirty_ops_armed(dmadirty_ops_of(h->kind)))
 		return false;
 	return h->kind != DMADIRTY_KEEP_SYNC || !dmadirty_keep_sync_dropped;
+}
+
+/* How the unmap and sync of one range are entered now. */
+const char *dmadirty_single_entry(void)
+{
+	const char *entry = "off";
+
+	mutex_lock(&dmadirty_switch_lock);
+	if (dmadirty_kernel_mode)
+		entry = "kernel";
+	else if (dmadirty_direct_registered)
+		entry = "direct";
+	else if (dmadirty_ops_registered[DMADIRTY_OPS_SINGLE])
+		entry = "ftrace";
+	else if (dmadirty_ops_registered[DMADIRTY_OPS_MARK])
+		entry = "shared";
+	mutex_unlock(&dmadirty_switch_lock);
+	return entry;
 }
 
 /*
@@ -1144,9 +1217,8 @@ int dmadirty_dirty_set(bool on)
 			dmadirty_clear_all_skip_sync();
 		drained = dmadirty_drain_block();
 		/* An RCU-tasks grace period can take seconds. */
-		if (dmadirty_ops_used[DMADIRTY_OPS_SET_MASK])
-			queue_delayed_work(system_long_wq, &dmadirty_settle_work,
-					   msecs_to_jiffies(100));
+		queue_delayed_work(system_long_wq, &dmadirty_settle_work,
+				   msecs_to_jiffies(READ_ONCE(dmadirty_settle_ms)));
 		pr_info("dirtying on (%u block queues drained)\n", drained);
 	} else {
 		ret = dmadirty_disarm();
@@ -1217,7 +1289,7 @@ int dmadirty_dirty_init(bool kernel_has_sysctl)
 
 		if (!h->hooked)
 			continue;
-		if (id == DMADIRTY_OPS_MARK) {
+		if (dmadirty_shared(h->kind)) {
 			h->size = dmadirty_func_size(h->addr);
 			if (!h->size) {
 				pr_warn("cannot hook %s: kallsyms does not know its size\n",
@@ -1227,12 +1299,16 @@ int dmadirty_dirty_init(bool kernel_has_sysctl)
 			}
 		}
 		ret = dmadirty_filter(&dmadirty_ops[id], h->name, 0);
+		if (!ret && id != DMADIRTY_OPS_MARK && dmadirty_shared(h->kind))
+			ret = dmadirty_filter(&dmadirty_ops[DMADIRTY_OPS_MARK], h->name, 0);
 		if (ret) {
 			pr_warn("cannot hook %s: %d\n", h->name, ret);
 			h->hooked = false;
 			continue;
 		}
 		dmadirty_ops_used[id] = true;
+		if (dmadirty_shared(h->kind))
+			dmadirty_ops_used[DMADIRTY_OPS_MARK] = true;
 	}
 	dmadirty_sites_init();
 	if (!dmadirty_coverage_complete())

@@ -65,6 +65,7 @@ enum dmadirty_hooks_list {
 };
 
 ssize_t dmadirty_hooks_show(char *buf, enum dmadirty_hooks_list which);
+const char *dmadirty_single_entry(void);
 u32 dmadirty_guest_features(void);
 u32 dmadirty_guest_state(void);
 

@@ -124,6 +124,18 @@ static ssize_t armed_show(struct device *dev, struct device_attribute *attr,
 static DEVICE_ATTR_RO(armed);
 
 /*
+ * How the unmap and sync of one range are entered: off, shared (the ops of
+ * every hook, from enable until a moment after), ftrace (their own ops),
+ * direct (a direct call), or kernel (the kernel marks pages itself).
+ */
+static ssize_t entry_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%s\n", dmadirty_single_entry());
+}
+static DEVICE_ATTR_RO(entry);
+
+/*
  * What no hook can see on any kernel (kmod/README.md): a mapping that is
  * never synced or unmapped while dirtying is on (receive pages a page_pool
  * keeps mapped among them), coherent memory while it is allocated, and DMA
@@ -168,6 +180,7 @@ static struct attribute *dmadirty_attrs[] = {
 	&dev_attr_hooks.attr,
 	&dev_attr_missing.attr,
 	&dev_attr_armed.attr,
+	&dev_attr_entry.attr,
 	&dev_attr_uncovered.attr,
 	NULL
 };

@@ -139,6 +139,16 @@ int p(unsigned long ip, unsigned long addr)
 }'
 exports ftrace_direct_ops register_ftrace_direct unregister_ftrace_direct ftrace_set_filter_ips
 
+# Several addresses in one filter change, so one walk of ftrace's records
+# (5.18+).
+probe ftrace_set_filter_ips "linux/module.h linux/ftrace.h" '
+int p(struct ftrace_ops *ops, unsigned long *ips, unsigned int n);
+int p(struct ftrace_ops *ops, unsigned long *ips, unsigned int n)
+{
+	return ftrace_set_filter_ips(ops, ips, n, 0, 0);
+}'
+exports ftrace_set_filter_ips ftrace_set_filter_ips
+
 probe ftrace_free_filter "linux/module.h linux/ftrace.h" '
 void p(struct ftrace_ops *ops);
 void p(struct ftrace_ops *ops) { ftrace_free_filter(ops); }'

@@ -9,6 +9,16 @@ KEEP_SYNC='dma_map_page_attrs|dma_map_phys|dma_map_sg_attrs|dma_iova_link|dma_ne
 # True while one of them is patched.
 keep_sync_armed() { tr ' ' '\n' </sys/class/misc/dmadirty/armed | grep -Eqx "$KEEP_SYNC"; }
 
+# True once the unmap and sync hooks have their own entry, a moment after
+# enable (kmod/dirty.c).  Until then the ops shared by every hook enters
+# them, and while the one takes over from the other a call is seen by
+# both: its pages are marked twice.  Checks that count pages wait for it.
+own_entry() { [ "$(cat /sys/class/misc/dmadirty/entry)" != shared ]; }
+
+# True once all that enable leaves to later is done: that, and the map
+# hooks gone (6.11+).
+settled() { own_entry && ! keep_sync_armed; }
+
 # What ftrace itself has a callback on now, sorted, against the module's
 # own claim (armed), sorted the same way.  A function entered by direct
 # call has a second line, "<tab>direct-->TARGET".

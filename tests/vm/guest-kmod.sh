@@ -88,6 +88,9 @@ dirty_checks() {
 			"[ \"$(patched)\" = \"$(armed_sorted)\" ] && [ -n \"$(patched)\" ]" \
 			"patched: $(patched); armed: $(armed_sorted)"
 	fi
+	vm_wait_for 100 own_entry
+	check "enabled: the unmap and sync hooks get their own entry a moment later" \
+		"grep -Eqx 'direct|ftrace' $C/entry" "entry: $(cat $C/entry)"
 	op_check "single page" stream single 0 4096 2
 	op_check "single bidirectional, 3 partial pages" stream single 100 8192 0
 	op_check "single 2 bytes across a page boundary" stream single 4095 2 2
@@ -138,13 +141,41 @@ dirty_checks() {
 	echo 0 >$SYSCTL
 	m0=$(ctr pages_marked) c0=$(ctr calls_seen)
 	run sync 2 0 4096 >/dev/null; nvme_read 4
-	check "disabled again: hooks disarmed" \
-		"[ $(ctr calls_seen) = $c0 ] && [ $(ctr pages_marked) = $m0 ]"
+	check "disabled again: hooks disarmed, entry off" \
+		"[ $(ctr calls_seen) = $c0 ] && [ $(ctr pages_marked) = $m0 ] && [ \"\$(cat $C/entry)\" = off ]" \
+		"entry: $(cat $C/entry)"
 	if [ "$MODE" != swiotlb ]; then
 		run watch 0 4096 >/dev/null
 		check "effect: no write to the buffer while disabled (the watchpoint can fail)" \
 			"[ $(cat $T/hits) = 0 ]" "hits $(cat $T/hits)"
 	fi
+}
+
+# Enable registers one ops, shared by every hook, and gives the unmap and
+# sync hooks their own entry only a moment later (settle_ms).  Held off,
+# the shared ops marks their pages alone, once each.
+shared_checks() {
+	rmmod dmadirty
+	vm_insmod dmadirty settle_ms=600000
+	echo 1 >$SYSCTL
+	check "shared: the unmap and sync hooks start on the shared ops" \
+		"[ \"\$(cat $C/entry)\" = shared ] && [ -n \"\$(armed_single)\" ] && [ -z \"\$(direct_called)\" ]" \
+		"entry: $(cat $C/entry); armed: $(armed_single); direct: $(direct_called)"
+	check "shared: ftrace has a callback on what armed lists, and only there" \
+		"[ \"$(patched)\" = \"$(armed_sorted)\" ]" "patched: $(patched); armed: $(armed_sorted)"
+	op_check "shared: single page" stream single 0 4096 2
+	op_check "shared: single 2 bytes across a page boundary" stream single 4095 2 2
+	op_check "shared: sync_single_for_cpu x3 + unmap" stream sync 3 0 4096
+	op_check "shared: sg list of 5 entries" stream sg 5 0 4096
+	if [ "$MODE" != swiotlb ]; then
+		m0=$(ctr pages_marked)
+		dd if=$NVME of=/dev/null bs=64k count=16 iflag=direct 2>/dev/null
+		m=$(($(ctr pages_marked) - m0))
+		check "shared: NVMe 1 MiB direct read: 256 pages marked, each once" "[ $m = 256 ]" "marked $m"
+	fi
+	echo 0 >$SYSCTL
+	rmmod dmadirty
+	vm_insmod dmadirty
 }
 
 # The RAM test: a device BAR and a firmware-reserved range are not RAM.
@@ -169,6 +200,7 @@ nonram_checks() {
 inflight_checks() {
 	run hold 0 8192 >/dev/null
 	echo 1 >$SYSCTL
+	vm_wait_for 100 own_entry
 	m0=$(ctr pages_marked)
 	exp=$(run release)
 	check "a mapping made before enable, unmapped after: $exp pages marked" \
@@ -206,7 +238,7 @@ direct_checks() {
 	case $KV in 5.* | 6.[0-4].*) return 0 ;; esac
 	echo 1 >$SYSCTL
 	# What ftrace lists changes as the map hooks settle (6.11+).
-	vm_wait_for 100 '! keep_sync_armed'
+	vm_wait_for 100 settled
 	check "direct: the unmap and sync hooks call the module straight" \
 		"[ -n \"$(armed_single)\" ] && [ \"$(direct_called)\" = \"$(armed_single)\" ]" \
 		"direct: $(direct_called); armed: $(armed_single)"
@@ -223,7 +255,7 @@ direct_checks() {
 	grep -q ' __dma_sync_single_for_cpu$' /proc/kallsyms && sync=__dma_sync_single_for_cpu
 	echo $sync >$T/dfloor
 	echo 1 >$SYSCTL
-	vm_wait_for 100 '! keep_sync_armed'
+	vm_wait_for 100 settled
 	check "direct: with another direct call on $sync, enable takes the trampoline and says so" \
 		"[ -z \"$(direct_called)\" ] && [ -n \"$(armed_single)\" ] && dmesg | grep -q 'no direct call for the unmap and sync hooks'" \
 		"direct: $(direct_called); armed: $(armed_single)"
@@ -234,7 +266,7 @@ direct_checks() {
 	rmmod dmadirty
 	vm_insmod dmadirty direct_call=0
 	echo 1 >$SYSCTL
-	vm_wait_for 100 '! keep_sync_armed'
+	vm_wait_for 100 settled
 	check "direct_call=0: the same hooks through ftrace's trampoline" \
 		"[ -z \"$(direct_called)\" ] && [ -n \"$(armed_single)\" ] && [ \"$(patched)\" = \"$(armed_sorted)\" ]" \
 		"direct: $(direct_called); patched: $(patched); armed: $(armed_sorted)"
@@ -290,7 +322,7 @@ setmask_check() {	# setmask_check WHAT
 skip_sync_checks() {
 	grep -q ' __dma_sync_single_for_cpu$' /proc/kallsyms || return 0
 	echo 1 >$SYSCTL
-	vm_wait_for 100 '! keep_sync_armed'
+	vm_wait_for 100 settled
 	check "skip-sync: map hooks disarmed after enable, dma_set_mask hooked" \
 		"! keep_sync_armed && grep -qw dma_set_mask $C/armed" "armed: $(cat $C/armed)"
 	check "skip-sync: ftrace has a callback on what armed lists, and only there" \
@@ -303,6 +335,7 @@ skip_sync_checks() {
 	rmmod dmadirty
 	vm_insmod dmadirty break_hook=dma_set_mask
 	echo 1 >$SYSCTL
+	vm_wait_for 100 own_entry
 	check "skip-sync, dma_set_mask not hooked: enable works, the map hooks stay armed" \
 		"keep_sync_armed && ! grep -qw dma_set_mask $C/armed" "armed: $(cat $C/armed)"
 	check "skip-sync, dma_set_mask not hooked: ftrace agrees with armed" \
@@ -482,6 +515,7 @@ coverage_checks
 # as the kernel set it (the module leaves it clear after an enable).
 [ "$MODE" = default ] && inflight_checks
 dirty_checks
+shared_checks
 if [ "$MODE" = default ]; then
 	direct_checks
 	skip_sync_checks
