@@ -23,7 +23,7 @@
 N=${BENCH_N:-20000}
 ROUNDS=${BENCH_ROUNDS:-7}
 REPS=${BENCH_REPS:-3}
-FIO_ROUNDS=${BENCH_FIO_ROUNDS:-9}
+FIO_ROUNDS=${BENCH_FIO_ROUNDS:-15}
 T=/sys/kernel/debug/dmadirty_dmatest
 C=/sys/class/misc/dmadirty
 SYSCTL=/proc/sys/vm/dma_mark_dirty
