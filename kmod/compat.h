@@ -181,7 +181,6 @@ static inline unsigned long dmadirty_farg(struct pt_regs *regs, int n)
 #define DMADIRTY_DIRECT	1
 #endif
 
-/* Freeze and thaw a blk-mq queue; 6.14 made the freeze return memflags. */
 /*
  * Adds @ips to the filter of @ops, or takes them out (@remove), as one
  * change where the kernel can.  Before 5.18, one address at a time; a
@@ -206,6 +205,7 @@ static inline int dmadirty_filter_ips(struct ftrace_ops *ops, unsigned long *ips
 #endif
 }
 
+/* Freeze and thaw a blk-mq queue; 6.14 made the freeze return memflags. */
 static inline void dmadirty_drain_queue(struct request_queue *q)
 {
 #ifdef HAVE_BLK_MQ_FREEZE_MEMFLAGS
