@@ -44,6 +44,8 @@
 #     build of the callbacks cost 381 ns a loop with the unmap and sync
 #     callback across two pages, and 230 ns with it aligned into one;
 #     compare builds only where this says "none"
+#   the wait for a quiet vCPU before each state's loop (guest-bench.sh):
+#     its median and longest, and how many waits ran out first
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 . "$top_srcdir/tests/lib/vm.sh"
@@ -108,6 +110,11 @@ while read -r name kver; do
 				next
 			}
 			if (k == "enable") { en[++ne] = $3; next }
+			if (k == "settle" || k == "unsettled") {
+				st[++nst] = $3
+				if (k == "unsettled") unsettled++
+				next
+			}
 			if (k == "layout") next
 			# Rounds restart in each boot.
 			if (k == "round") { rnd = boot ":" ($3 + 0); rid[++nrid] = rnd; next }
@@ -209,5 +216,10 @@ while read -r name kver; do
 			}
 			if (ne) printf "  %-52s %8.2f %8s\n", "enable -> ack, ms (median)", med(en, ne) / 1e6, "<= 50"
 			printf "  %-52s %s\n", "callbacks that straddle a page (TCG cost)", across
+			if (nst) {
+				printf "  wait for a quiet vCPU before each loop: median %d ms, longest %d ms", \
+					med(st, nst), st[nst]
+				printf "; %d of %d not quiet within 10 s\n", unsettled, nst
+			}
 		}' "${logs[@]}"
 done <<<"$matrix"

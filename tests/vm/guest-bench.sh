@@ -35,12 +35,37 @@ vm_modprobe nvme
 vm_insmod dmadirty_dmatest
 vm_wait_for 100 '[ -b /dev/nvme0n1 ]' || fail "no /dev/nvme0n1 after 10 s"
 
+# centis SECONDS.FRACTION: the same in hundredths (a leading 0 in $(( ))
+# would read as octal).
+centis() { echo $((${1%.*} * 100 + 1${1#*.} - 100)); }
+# quiet: wait until the vCPU has been idle for two windows of 250 ms in a
+# row (its idle time in /proc/uptime, 90% of each window), at most 10 s,
+# and print "BENCH settle <ms waited>" or "BENCH unsettled <ms>".  Module
+# load and unload, and an ftrace ops taken off, queue work for later
+# (init memory freed, RCU callbacks, lazy vmap purges, tasks-RCU grace
+# periods) that would otherwise run inside the timed loop on this single
+# vCPU, and do not take the same time every time.
+quiet() {
+	read -r _up _idle </proc/uptime
+	_t0=$(centis "$_up") _w0=$_t0 _i0=$(centis "$_idle") _ok=0
+	while :; do
+		usleep 250000
+		read -r _up _idle </proc/uptime
+		_t=$(centis "$_up") _i=$(centis "$_idle")
+		if [ $(((_i - _i0) * 10)) -ge $(((_t - _w0) * 9)) ]; then
+			_ok=$((_ok + 1))
+		else
+			_ok=0
+		fi
+		_w0=$_t _i0=$_i
+		[ $_ok -ge 2 ] && { echo "BENCH settle $(((_t - _t0) * 10))"; return; }
+		[ $((_t - _t0)) -ge 1000 ] && { echo "BENCH unsettled $(((_t - _t0) * 10))"; return; }
+	done
+}
 # bench NAME LEN [keep]: times the loop on a buffer of LEN bytes REPS
 # times and prints "BENCH NAME <ns> <pages dmadirty marked>" for each; the
-# host keeps the fastest over all rounds.  Each state settles for
-# a second first: module load and unload queue deferred work (init memory
-# freeing, RCU callbacks) that would otherwise run inside the timed loop on
-# this single vCPU.  The loop starts from the device's dma_skip_sync as the
+# host keeps the fastest over all rounds.  Each state waits for a quiet
+# vCPU first (quiet).  The loop starts from the device's dma_skip_sync as the
 # kernel computes it (dma_set_mask(), as at probe); with "keep", from the
 # flag as the last state left it.  A tenth of the loop runs untimed first:
 # TCG translates anew the code that loading a module, or arming or
@@ -50,7 +75,7 @@ vm_wait_for 100 '[ -b /dev/nvme0n1 ]' || fail "no /dev/nvme0n1 after 10 s"
 # of them, not the call's figure.
 marked() { cat $C/pages_marked 2>/dev/null || echo 0; }
 bench() {
-	sleep 1
+	quiet
 	[ "${3:-}" = keep ] || echo setmask >$T/run || fail "setmask failed"
 	echo "bench $((N / 10)) $2" >$T/run || fail "$1: warm-up loop failed"
 	_rep=0
