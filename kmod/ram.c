@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Which page frames are RAM: the "System RAM" ranges of the iomem tree,
- * the same test as page_is_ram(), read once into a sorted array and kept
- * current by a memory hotplug notifier.  The DMA hooks look a frame up
- * without a lock (RCU), in any context: page_is_ram() takes the resource
- * lock on every call, a read lock that a hard interrupt must not take.
+ * the test of page_is_ram(), less the memory sections that are offline,
+ * read once into a sorted array and kept current by a memory hotplug
+ * notifier.  The DMA hooks look a frame up without a lock (RCU), in any
+ * context: page_is_ram() takes the resource lock on every call, a read
+ * lock that a hard interrupt must not take.
  *
  * New memory enters the array when it is going online, before the page
- * allocator can hand out its pages; offlined memory leaves it after.
+ * allocator can hand out its pages.  Offlined memory leaves it after: no
+ * DMA can target it, its pages all free, and once it is removed its
+ * "System RAM" range goes with no notifier call, but its linear mapping
+ * goes too, and a mark there would fault.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/ioport.h>
 #include <linux/memory.h>
+#include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
@@ -49,16 +54,26 @@ struct dmadirty_ram_walk {
 	unsigned int cap;		/* ranges ram holds */
 	unsigned int nr;
 	unsigned long end;		/* of the last range */
+	/* A block changing state: count it as going_online says. */
+	unsigned long going_start, going_end;
+	bool going_online;
 };
 
-static int dmadirty_ram_add(struct resource *res, void *arg)
+/*
+ * Whether the memory section of @pfn is online.  The block a notifier
+ * call is about has not changed state yet when it is going online, and
+ * may be half way when it is cancelled: it counts as the call says.
+ */
+static bool dmadirty_ram_online(const struct dmadirty_ram_walk *w, unsigned long pfn)
 {
-	struct dmadirty_ram_walk *w = arg;
-	unsigned long start = PFN_UP(res->start);
-	unsigned long end = PFN_DOWN(res->end + 1);
+	if (pfn >= w->going_start && pfn < w->going_end)
+		return w->going_online;
+	return pfn_to_online_page(pfn);
+}
 
-	if (start >= end)
-		return 0;
+static int dmadirty_ram_push(struct dmadirty_ram_walk *w, unsigned long start,
+			     unsigned long end)
+{
 	/* Hot-added blocks come one resource each: join the adjacent. */
 	if (w->nr && start == w->end) {
 		if (w->ram)
@@ -74,6 +89,26 @@ static int dmadirty_ram_add(struct resource *res, void *arg)
 	}
 	w->nr++;
 	w->end = end;
+	return 0;
+}
+
+/* A "System RAM" range, less its offline sections. */
+static int dmadirty_ram_add(struct resource *res, void *arg)
+{
+	struct dmadirty_ram_walk *w = arg;
+	unsigned long pfn = PFN_UP(res->start);
+	unsigned long end = PFN_DOWN(res->end + 1);
+	unsigned long next;
+	int ret;
+
+	for (; pfn < end; pfn = next) {
+		next = min(end, ALIGN(pfn + 1, PAGES_PER_SECTION));
+		if (!dmadirty_ram_online(w, pfn))
+			continue;
+		ret = dmadirty_ram_push(w, pfn, next);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
@@ -119,8 +154,11 @@ static int dmadirty_ram_read(struct dmadirty_ram_walk *w, struct dmadirty_ram *s
 	return ret;
 }
 
-/* Read the ranges again and publish them.  dmadirty_ram_lock held. */
-static int dmadirty_ram_reload(void)
+/*
+ * Read the ranges again and publish them, with @going (NULL: none) counted
+ * as @online says.  dmadirty_ram_lock held.
+ */
+static int dmadirty_ram_reload(const struct memory_notify *going, bool online)
 {
 	struct dmadirty_ram *old = rcu_dereference_protected(dmadirty_ram,
 						lockdep_is_held(&dmadirty_ram_lock));
@@ -131,6 +169,11 @@ static int dmadirty_ram_reload(void)
 	unsigned int i;
 	int ret;
 
+	if (going) {
+		w.going_start = going->start_pfn;
+		w.going_end = going->start_pfn + going->nr_pages;
+		w.going_online = online;
+	}
 	ret = dmadirty_ram_read(&w, slot);
 	if (ret)
 		return ret;
@@ -159,7 +202,7 @@ static int dmadirty_ram_notify(struct notifier_block *nb, unsigned long action,
 	    action != MEM_CANCEL_ONLINE)
 		return NOTIFY_OK;
 	mutex_lock(&dmadirty_ram_lock);
-	ret = dmadirty_ram_reload();
+	ret = dmadirty_ram_reload(data, action == MEM_GOING_ONLINE);
 	mutex_unlock(&dmadirty_ram_lock);
 	if (ret) {
 		/* The old ranges stay: new memory is not marked, so refuse it. */
@@ -187,7 +230,7 @@ int dmadirty_ram_init(void)
 	int ret;
 
 	mutex_lock(&dmadirty_ram_lock);
-	ret = dmadirty_ram_reload();
+	ret = dmadirty_ram_reload(NULL, false);
 	mutex_unlock(&dmadirty_ram_lock);
 	if (ret)
 		return ret;
@@ -196,7 +239,7 @@ int dmadirty_ram_init(void)
 		goto err_free;
 	/* Memory that came online between the read and the notifier. */
 	mutex_lock(&dmadirty_ram_lock);
-	ret = dmadirty_ram_reload();
+	ret = dmadirty_ram_reload(NULL, false);
 	mutex_unlock(&dmadirty_ram_lock);
 	if (ret)
 		goto err_unregister;
