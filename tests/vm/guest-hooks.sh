@@ -1,6 +1,19 @@
-# Guest side, shared by guest-kmod.sh and guest-bench.sh, which source it
-# from /lib/dmadirty-hooks.sh (kmod.sh and bench-kmod.sh place it there).
+# Guest side, shared by guest-kmod.sh, guest-hotplug.sh and guest-bench.sh,
+# which source it from /lib/dmadirty-hooks.sh (kmod.sh, hotplug.sh and
+# bench-kmod.sh place it there).
 #
+# tap OK DESC [DIAG]: one check's result, as a "VMTAP" line that the host
+# side relays as TAP; DESC comes after $TAP_WHAT (the kernel, the boot).
+tap() {
+	if [ "$1" = 0 ]; then
+		echo "VMTAP ok - $TAP_WHAT: $2"
+	else
+		echo "VMTAP not ok - $TAP_WHAT: $2${3:+ ($3)}"
+	fi
+}
+# check DESC TEST-EXPR [DIAG]: tap whether TEST-EXPR holds.
+check() { if eval "$2"; then tap 0 "$1"; else tap 1 "$1" "$3"; fi; }
+
 # The functions that enable arms on 6.11+ only to keep dma_skip_sync
 # clear, until the dma_set_mask() hook has settled (DMADIRTY_KEEP_SYNC in
 # kmod/dirty.c).

@@ -10,17 +10,8 @@ C=/sys/class/misc/dmadirty
 T=/sys/kernel/debug/dmadirty_dmatest
 M=/sys/devices/system/memory
 . /lib/dmadirty-hooks.sh
+TAP_WHAT=$KV
 
-tap() {	# tap OK DESC [DIAG]
-	if [ "$1" = 0 ]; then
-		echo "VMTAP ok - $KV: $2"
-	else
-		echo "VMTAP not ok - $KV: $2${3:+ ($3)}"
-	fi
-}
-check() {	# check DESC TEST-EXPR [DIAG]
-	if eval "$2"; then tap 0 "$1"; else tap 1 "$1" "$3"; fi
-}
 ctr() { cat "$C/$1"; }
 # raw DESC PHYS MARKED SKIPPED: the unmap of the page at PHYS marks
 # MARKED pages and skips SKIPPED as not RAM.

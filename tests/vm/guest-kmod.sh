@@ -11,19 +11,10 @@ SYSCTL=/proc/sys/vm/dma_mark_dirty
 NVME=
 SLOW=
 . /lib/dmadirty-hooks.sh
+TAP_WHAT="$KV $MODE"
 
-tap() {	# tap OK DESC [DIAG]
-	if [ "$1" = 0 ]; then
-		echo "VMTAP ok - $KV $MODE: $2"
-	else
-		echo "VMTAP not ok - $KV $MODE: $2${3:+ ($3)}"
-	fi
-}
 # row COLUMN MARKED EXPECTED: one cell of kmod.sh's summary table.
 row() { echo "VMROW $KV $MODE $1 $2 $3"; }
-check() {	# check DESC TEST-EXPR [DIAG]
-	if eval "$2"; then tap 0 "$1"; else tap 1 "$1" "$3"; fi
-}
 ctr() { cat "$C/$1"; }
 run() { echo "$*" >"$T/run" && cat "$T/expected"; }
 nvme_read() { dd if=$NVME of=/dev/null bs=64k count="$1" iflag=direct 2>/dev/null; }
