@@ -29,11 +29,7 @@ relay() {	# relay FILE: its "ok"/"not ok" lines, numbered
 	local line desc
 	while IFS= read -r line; do
 		n=$((n + 1))
-		case $line in
-		"not ok"*) desc=${line#not ok } ;;
-		*) desc=${line#ok } ;;
-		esac
-		desc=${desc#- }
+		desc=${line#not ok } desc=${desc#ok } desc=${desc#- }
 		case $line in
 		"not ok"*) fail=1; echo "not ok $n - $desc" ;;
 		*) echo "ok $n - $desc" ;;
@@ -54,7 +50,8 @@ while read -r name kver; do
 	[ $rc = 0 ] || continue
 	vm_initramfs "$work/$kver.cpio.gz" "$kver" "$top_srcdir/tests/vm/guest-hotplug.sh" \
 		--ko "$work/$kver/dmadirty.ko" --ko "$work/$kver/dmadirty_dmatest.ko" \
-		--file "$top_srcdir/tests/vm/guest-hooks.sh:/lib/dmadirty-hooks.sh"
+		--file "$top_srcdir/tests/vm/guest-hooks.sh:/lib/dmadirty-hooks.sh" ||
+		{ result 1 "$kver: the initramfs is made"; continue; }
 	log=$work/$kver.log
 	qmp=$work/$kver.qmp
 	: >"$log"
