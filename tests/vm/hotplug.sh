@@ -64,7 +64,7 @@ while read -r name kver; do
 	wait "$host"
 	{
 		vm_tap_from_log "$log"
-		sed -n 's/^HOST //p' "$work/$kver.host" | sed -E "s/^(not ok|ok) /\1 - $kver: /"
+		sed -nE "s/^HOST (not ok|ok) /\1 - $kver: /p" "$work/$kver.host"
 	} >"$work/$kver.tap"
 	relay "$work/$kver.tap"
 	got=$(grep -c . "$work/$kver.tap")
