@@ -171,14 +171,77 @@ static inline unsigned long dmadirty_farg(struct pt_regs *regs, int n)
 #endif
 
 /*
- * A direct call (register_ftrace_direct() on an ops, 6.5+): the call at
- * the start of a hooked function goes to a function of ours instead of
- * an ftrace trampoline.  x86-64 only, where a C function that keeps
- * every register (__no_caller_saved_registers) can be that target.
+ * A direct call: the call at the start of a hooked function goes to a
+ * function of ours instead of an ftrace trampoline.  x86-64 only, where a
+ * C function that keeps every register (__no_caller_saved_registers) can
+ * be that target.  The kernel takes it for the functions in the filter of
+ * an ops (DMADIRTY_DIRECT_OPS: register_ftrace_direct() from 6.5,
+ * register_ftrace_direct_multi() from 5.16), or before 5.16 for one
+ * address at a time (register_ftrace_direct() on an address).
  */
-#if defined(HAVE_FTRACE_DIRECT_OPS) && defined(CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) && \
-	defined(CONFIG_X86_64) && __has_attribute(__no_caller_saved_registers__)
-#define DMADIRTY_DIRECT	1
+#if defined(CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) && defined(CONFIG_X86_64) && \
+	__has_attribute(__no_caller_saved_registers__)
+#if defined(HAVE_FTRACE_DIRECT_OPS) || defined(HAVE_FTRACE_DIRECT_MULTI)
+#define DMADIRTY_DIRECT		1
+#define DMADIRTY_DIRECT_OPS	1
+#elif defined(HAVE_FTRACE_DIRECT_IP)
+#define DMADIRTY_DIRECT		1
+#endif
+#endif
+
+#ifdef DMADIRTY_DIRECT_OPS
+/* The direct call to @addr from each function in the filter of @ops. */
+static inline int dmadirty_register_direct(struct ftrace_ops *ops, unsigned long addr)
+{
+#ifdef HAVE_FTRACE_DIRECT_OPS
+	return register_ftrace_direct(ops, addr);
+#else
+	return register_ftrace_direct_multi(ops, addr);
+#endif
+}
+
+/* Takes it away, and keeps the filter. */
+static inline int dmadirty_unregister_direct(struct ftrace_ops *ops, unsigned long addr)
+{
+#ifdef HAVE_FTRACE_DIRECT_OPS
+	return unregister_ftrace_direct(ops, addr, false);
+#else
+	return unregister_ftrace_direct_multi(ops, addr);
+#endif
+}
+#elif defined(DMADIRTY_DIRECT)
+/*
+ * The direct call to @addr from each of @ips, all or none.  Taking one
+ * away fails only where it is not there (short of the kernel's own
+ * warning), so a failure leaves nothing behind.
+ */
+static inline int dmadirty_register_direct_ips(const unsigned long *ips, unsigned int n,
+					       unsigned long addr)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++)
+		ret = register_ftrace_direct(ips[i], addr);
+	if (ret)
+		while (--i > 0)
+			unregister_ftrace_direct(ips[i - 1], addr);
+	return ret;
+}
+
+/*
+ * Takes them all away, the last first.  Taking away the last address that
+ * calls @addr waits for every task still in it (synchronize_rcu_tasks()).
+ */
+static inline int dmadirty_unregister_direct_ips(const unsigned long *ips, unsigned int n,
+						 unsigned long addr)
+{
+	int ret = 0;
+
+	while (n--)
+		ret = unregister_ftrace_direct(ips[n], addr) ?: ret;
+	return ret;
+}
 #endif
 
 /*

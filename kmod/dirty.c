@@ -735,9 +735,6 @@ module_param_named(direct_call, dmadirty_direct_call, bool, 0644);
 MODULE_PARM_DESC(direct_call,
 		 "Enter the unmap and sync hooks by a direct call where the kernel takes one (default 1; read at enable)");
 
-/* The single-range hooks are armed by direct call, not by their ops. */
-static bool dmadirty_direct_registered;
-
 /* The addresses of the hooked functions of @kind, into @ips: how many. */
 static unsigned int dmadirty_hook_ips(enum dmadirty_kind kind, unsigned long *ips)
 {
@@ -751,6 +748,10 @@ static unsigned int dmadirty_hook_ips(enum dmadirty_kind kind, unsigned long *ip
 }
 
 #ifdef DMADIRTY_DIRECT
+#define DMADIRTY_DIRECT_ENTRY	((unsigned long)dmadirty_single_direct)
+#endif
+
+#ifdef DMADIRTY_DIRECT_OPS
 /*
  * The ops of the direct call.  Its filter is replaced at each enable: in
  * some kernels register_ftrace_direct() overwrites the flags of the ops,
@@ -766,40 +767,32 @@ static struct ftrace_ops dmadirty_direct_ops = {
 };
 
 static bool dmadirty_direct_filtered;
+static bool dmadirty_direct_on;
 
-static int dmadirty_direct_arm(void)
+/* Whether the single-range hooks are entered by direct call now. */
+static bool dmadirty_direct_armed(void)
 {
-	unsigned long ips[ARRAY_SIZE(dmadirty_hooks)];
-	unsigned int n;
-	int ret;
+	return dmadirty_direct_on;
+}
 
-	if (!READ_ONCE(dmadirty_direct_call) || !dmadirty_ops_registered[DMADIRTY_OPS_MARK])
-		return -EPERM;
-	n = dmadirty_hook_ips(DMADIRTY_SINGLE, ips);
-	if (!n)
-		return -ENOENT;
-	ret = ftrace_set_filter_ips(&dmadirty_direct_ops, ips, n, 0, 1);
+static int dmadirty_direct_attach(unsigned long *ips, unsigned int n)
+{
+	int ret = ftrace_set_filter_ips(&dmadirty_direct_ops, ips, n, 0, 1);
+
 	if (ret)
 		return ret;
 	dmadirty_direct_filtered = true;
-	ret = register_ftrace_direct(&dmadirty_direct_ops, (unsigned long)dmadirty_single_direct);
-	if (ret)
-		return ret;
-	dmadirty_direct_registered = true;
-	return 0;
+	ret = dmadirty_register_direct(&dmadirty_direct_ops, DMADIRTY_DIRECT_ENTRY);
+	dmadirty_direct_on = !ret;
+	return ret;
 }
 
 /* Waits, as unregistering any ops does, for every task still in it. */
-static int dmadirty_direct_disarm(void)
+static int dmadirty_direct_detach(void)
 {
-	int ret;
+	int ret = dmadirty_unregister_direct(&dmadirty_direct_ops, DMADIRTY_DIRECT_ENTRY);
 
-	if (!dmadirty_direct_registered)
-		return 0;
-	ret = unregister_ftrace_direct(&dmadirty_direct_ops,
-				       (unsigned long)dmadirty_single_direct, false);
-	if (!ret)
-		dmadirty_direct_registered = false;
+	dmadirty_direct_on = ret != 0;
 	return ret;
 }
 
@@ -808,7 +801,65 @@ static void dmadirty_direct_exit(void)
 	if (dmadirty_direct_filtered)
 		dmadirty_filter_free(&dmadirty_direct_ops);
 }
+#elif defined(DMADIRTY_DIRECT)
+/* One address at a time, before 5.16: those that call the entry now. */
+static unsigned long dmadirty_direct_ips[ARRAY_SIZE(dmadirty_hooks)];
+static unsigned int dmadirty_direct_n;
+
+static bool dmadirty_direct_armed(void)
+{
+	return dmadirty_direct_n;
+}
+
+static int dmadirty_direct_attach(unsigned long *ips, unsigned int n)
+{
+	int ret = dmadirty_register_direct_ips(ips, n, DMADIRTY_DIRECT_ENTRY);
+
+	if (ret)
+		return ret;
+	memcpy(dmadirty_direct_ips, ips, n * sizeof(*ips));
+	dmadirty_direct_n = n;
+	return 0;
+}
+
+static int dmadirty_direct_detach(void)
+{
+	int ret = dmadirty_unregister_direct_ips(dmadirty_direct_ips, dmadirty_direct_n,
+						 DMADIRTY_DIRECT_ENTRY);
+
+	dmadirty_direct_n = 0;
+	return ret;
+}
+
+static void dmadirty_direct_exit(void)
+{
+}
+#endif
+
+#ifdef DMADIRTY_DIRECT
+static int dmadirty_direct_arm(void)
+{
+	unsigned long ips[ARRAY_SIZE(dmadirty_hooks)];
+	unsigned int n;
+
+	if (!READ_ONCE(dmadirty_direct_call) || !dmadirty_ops_registered[DMADIRTY_OPS_MARK])
+		return -EPERM;
+	n = dmadirty_hook_ips(DMADIRTY_SINGLE, ips);
+	if (!n)
+		return -ENOENT;
+	return dmadirty_direct_attach(ips, n);
+}
+
+static int dmadirty_direct_disarm(void)
+{
+	return dmadirty_direct_armed() ? dmadirty_direct_detach() : 0;
+}
 #else
+static bool dmadirty_direct_armed(void)
+{
+	return false;
+}
+
 static int dmadirty_direct_arm(void)
 {
 	return -EOPNOTSUPP;
@@ -828,7 +879,7 @@ static void dmadirty_direct_exit(void)
 static bool dmadirty_ops_armed(enum dmadirty_ops_id id)
 {
 	return dmadirty_ops_registered[id] ||
-	       (id == DMADIRTY_OPS_SINGLE && dmadirty_direct_registered);
+	       (id == DMADIRTY_OPS_SINGLE && dmadirty_direct_armed());
 }
 
 static int dmadirty_disarm(void)
@@ -1123,7 +1174,7 @@ const char *dmadirty_single_entry(void)
 	mutex_lock(&dmadirty_switch_lock);
 	if (dmadirty_kernel_mode)
 		entry = "kernel";
-	else if (dmadirty_direct_registered)
+	else if (dmadirty_direct_armed())
 		entry = "direct";
 	else if (dmadirty_ops_registered[DMADIRTY_OPS_SINGLE])
 		entry = "ftrace";

@@ -126,8 +126,8 @@ probe ftrace_regs_regs "linux/module.h linux/ftrace.h" '
 struct pt_regs *p(struct ftrace_regs *fregs);
 struct pt_regs *p(struct ftrace_regs *fregs) { return &fregs->regs; }'
 
-# register_ftrace_direct() on an ops (6.5+; before, on one address), and
-# the filter by address it needs set before each registration.
+# register_ftrace_direct() on an ops (6.5+), and the filter by address it
+# needs set before each registration.
 probe ftrace_direct_ops "linux/module.h linux/ftrace.h" '
 static struct ftrace_ops o;
 int p(unsigned long ip, unsigned long addr);
@@ -138,6 +138,28 @@ int p(unsigned long ip, unsigned long addr)
 	       unregister_ftrace_direct(&o, addr, true);
 }'
 exports ftrace_direct_ops register_ftrace_direct unregister_ftrace_direct ftrace_set_filter_ips
+
+# The same on an ops under another name (5.16 to 6.4).
+probe ftrace_direct_multi "linux/module.h linux/ftrace.h" '
+static struct ftrace_ops o;
+int p(unsigned long ip, unsigned long addr);
+int p(unsigned long ip, unsigned long addr)
+{
+	return ftrace_set_filter_ips(&o, &ip, 1, 0, 1) ?:
+	       register_ftrace_direct_multi(&o, addr) ?:
+	       unregister_ftrace_direct_multi(&o, addr);
+}'
+exports ftrace_direct_multi register_ftrace_direct_multi unregister_ftrace_direct_multi \
+	ftrace_set_filter_ips
+
+# And on one address at a time (5.5 to 6.4), all 5.10 has.
+probe ftrace_direct_ip "linux/module.h linux/ftrace.h" '
+int p(unsigned long ip, unsigned long addr);
+int p(unsigned long ip, unsigned long addr)
+{
+	return register_ftrace_direct(ip, addr) ?: unregister_ftrace_direct(ip, addr);
+}'
+exports ftrace_direct_ip register_ftrace_direct unregister_ftrace_direct
 
 # Several addresses in one filter change, so one walk of ftrace's records
 # (5.18+).

@@ -25,8 +25,8 @@
 #   off after dirtying / not loaded: what the clear flag costs
 #   floor / not loaded: the hooked functions under an empty callback,
 #     entered as dmadirty enters them (a direct call for the unmap and
-#     sync hooks from 6.5, ftrace's trampoline for the rest), flag clear
-#   ftrace floor / not loaded (6.5+): the same, all through ftrace's
+#     sync hooks, ftrace's trampoline for the rest), flag clear
+#   ftrace floor / not loaded: the same, all through ftrace's
 #     trampoline, what the direct call saves
 #   tracepoint floor / not loaded (6.12+): empty probes on the kernel's
 #     DMA tracepoints of sync and unmap (flag clear), the lightest

@@ -14,7 +14,7 @@
 #         rounds of short runs
 #   floor the loop with dmadirty's hooked functions under an empty
 #         callback, entered as dmadirty enters them: by direct call where
-#         it does (dmadirty_dmatest's "dfloor", 6.5+), else through
+#         it does (dmadirty_dmatest's "dfloor"), else through
 #         ftrace's trampoline ("floor", printed as ftfloor too where the
 #         two differ); and with empty probes on the kernel's DMA
 #         tracepoints where it has them ("tpfloor", 6.12+)

@@ -218,7 +218,8 @@ inflight_checks() {
 	echo 0 >$SYSCTL
 }
 
-# The unmap and sync hooks are entered by direct call from 6.5 on: the
+# The unmap and sync hooks are entered by direct call on every kernel of
+# the matrix (on an ops from 5.16, one address at a time before): the
 # call at the start of each goes straight to the module.  Another direct
 # call on one of them (dmadirty_dmatest's dfloor), or direct_call=0,
 # sends them through ftrace's trampoline instead.  The pages marked are
@@ -226,7 +227,6 @@ inflight_checks() {
 SINGLE='dma_unmap_page_attrs|dma_unmap_phys|__dma_sync_single_for_cpu|dma_sync_single_for_cpu'
 armed_single() { tr ' ' '\n' <$C/armed | grep -Ex "$SINGLE" | sort | tr '\n' ' '; }
 direct_checks() {
-	case $KV in 5.* | 6.[0-4].*) return 0 ;; esac
 	echo 1 >$SYSCTL
 	# What ftrace lists changes as the map hooks settle (6.11+).
 	vm_wait_for 100 settled

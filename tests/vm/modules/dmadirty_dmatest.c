@@ -37,9 +37,10 @@
  *       the same through the kernel's DMA tracepoints: empty probes on
  *       those of sync_single_for_cpu and unmap ("echo 0" removes them),
  *       the floor of a hook that needs no ftrace trampoline.
- *   echo "FUNCTION..." > /sys/kernel/debug/dmadirty_dmatest/dfloor   (6.5+)
+ *   echo "FUNCTION..." > /sys/kernel/debug/dmadirty_dmatest/dfloor
  *       as "floor", through a direct call to a function that does nothing,
- *       as dmadirty enters the functions it calls straight.
+ *       as dmadirty enters the functions it calls straight (before 5.16,
+ *       only those it calls so there).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -352,11 +353,30 @@ static void notrace dmatest_floor_func(unsigned long ip, unsigned long parent_ip
 {
 }
 
+#if defined(DMADIRTY_DIRECT) && !defined(DMADIRTY_DIRECT_OPS)
+/*
+ * Before 5.16 the kernel takes a direct call one address at a time: the
+ * functions dmadirty enters that way there, by name.
+ */
+#define DMATEST_DIRECT_IPS	1
+static const struct {
+	const char *name;
+	void *addr;
+} dmatest_direct_fns[] = {
+	{ "dma_unmap_page_attrs", dma_unmap_page_attrs },
+	{ "dma_sync_single_for_cpu", dma_sync_single_for_cpu },
+};
+#endif
+
 /* An ftrace ops that does nothing, entered by trampoline or by direct call. */
 struct dmatest_floor {
 	struct ftrace_ops ops;
 	bool direct;
 	bool on;
+#ifdef DMATEST_DIRECT_IPS
+	unsigned long ips[ARRAY_SIZE(dmatest_direct_fns)];
+	unsigned int n;
+#endif
 };
 
 static struct dmatest_floor dmatest_floor = {
@@ -372,30 +392,63 @@ static void notrace __no_caller_saved_registers dmatest_dfloor_func(void)
 {
 }
 
+#define DMATEST_DFLOOR	((unsigned long)dmatest_dfloor_func)
+
 static struct dmatest_floor dmatest_dfloor = { .direct = true };
 #endif
 
+/* Adds @name to the functions @f hooks. */
+static int dmatest_floor_add(struct dmatest_floor *f, char *name)
+{
+#ifdef DMATEST_DIRECT_IPS
+	if (f->direct) {
+		unsigned int i;
+
+		for (i = 0; i < ARRAY_SIZE(dmatest_direct_fns); i++)
+			if (!strcmp(name, dmatest_direct_fns[i].name))
+				break;
+		if (i == ARRAY_SIZE(dmatest_direct_fns) || f->n == ARRAY_SIZE(f->ips))
+			return -ENOENT;
+		f->ips[f->n++] = (unsigned long)dmatest_direct_fns[i].addr;
+		return 0;
+	}
+#endif
+	return ftrace_set_filter(&f->ops, name, strlen(name), 0);
+}
+
 static int dmatest_floor_register(struct dmatest_floor *f)
 {
-#ifdef DMADIRTY_DIRECT
+#ifdef DMATEST_DIRECT_IPS
 	if (f->direct)
-		return register_ftrace_direct(&f->ops, (unsigned long)dmatest_dfloor_func);
+		return dmadirty_register_direct_ips(f->ips, f->n, DMATEST_DFLOOR);
+#elif defined(DMADIRTY_DIRECT)
+	if (f->direct)
+		return dmadirty_register_direct(&f->ops, DMATEST_DFLOOR);
 #endif
 	return register_ftrace_function(&f->ops);
 }
 
+/* Unhooks everything, and empties the list. */
 static void dmatest_floor_off(struct dmatest_floor *f)
 {
 	if (f->on) {
-#ifdef DMADIRTY_DIRECT
+#ifdef DMATEST_DIRECT_IPS
 		if (f->direct)
-			unregister_ftrace_direct(&f->ops, (unsigned long)dmatest_dfloor_func,
-						 false);
+			dmadirty_unregister_direct_ips(f->ips, f->n, DMATEST_DFLOOR);
+		else
+#elif defined(DMADIRTY_DIRECT)
+		if (f->direct)
+			dmadirty_unregister_direct(&f->ops, DMATEST_DFLOOR);
 		else
 #endif
 			unregister_ftrace_function(&f->ops);
 	}
 	f->on = false;
+#ifdef DMATEST_DIRECT_IPS
+	f->n = 0;
+	if (f->direct)
+		return;
+#endif
 	ftrace_set_filter(&f->ops, NULL, 0, 1);
 }
 
@@ -416,7 +469,7 @@ static ssize_t dmatest_floor_write(struct file *file, const char __user *ubuf,
 	while ((name = strsep(&p, "\n\t ")) && !ret) {
 		if (!*name)
 			continue;
-		ret = ftrace_set_filter(&f->ops, name, strlen(name), 0);
+		ret = dmatest_floor_add(f, name);
 		n++;
 	}
 	/* An empty filter would trace every function: register only a list. */
@@ -424,7 +477,7 @@ static ssize_t dmatest_floor_write(struct file *file, const char __user *ubuf,
 		ret = dmatest_floor_register(f);
 	f->on = !ret && n;
 	if (!f->on)
-		ftrace_set_filter(&f->ops, NULL, 0, 1);
+		dmatest_floor_off(f);
 	mutex_unlock(&dmatest_lock);
 	return ret ? ret : count;
 }
