@@ -324,6 +324,19 @@ vm_boot() {
 	grep -q '^VM: test.sh exit 0' "$log"
 }
 
+# vm_tap_relay: the guest's "ok - DESC" and "not ok - DESC" lines on
+# stdin, numbered after $n; a "not ok" sets fail=1.  Both variables are the
+# caller's, so redirect its input: a pipe would run it in a subshell.
+vm_tap_relay() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"not ok "*) n=$((n + 1)) fail=1; echo "not ok $n ${line#not ok }" ;;
+		"ok "*) n=$((n + 1)); echo "ok $n ${line#ok }" ;;
+		esac
+	done
+}
+
 vm_tap_from_log() {
 	awk '
 		/^VMTAP (not ok|ok)/ {

@@ -25,17 +25,6 @@ result() {	# result OK DESC
 	n=$((n + 1))
 	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi
 }
-relay() {	# relay FILE: its "ok"/"not ok" lines, numbered
-	local line desc
-	while IFS= read -r line; do
-		n=$((n + 1))
-		desc=${line#not ok } desc=${desc#ok } desc=${desc#- }
-		case $line in
-		"not ok"*) fail=1; echo "not ok $n - $desc" ;;
-		*) echo "ok $n - $desc" ;;
-		esac
-	done <"$1"
-}
 
 # shellcheck disable=SC2086
 matrix=$(vm_matrix ${DD_KERNELS:-}) ||
@@ -66,7 +55,7 @@ while read -r name kver; do
 		vm_tap_from_log "$log"
 		sed -nE "s/^HOST (not ok|ok) /\1 - $kver: /p" "$work/$kver.host"
 	} >"$work/$kver.tap"
-	relay "$work/$kver.tap"
+	vm_tap_relay <"$work/$kver.tap"
 	got=$(grep -c . "$work/$kver.tap")
 	result $((got != CHECKS)) "$kver: all $CHECKS checks ran ($got)"
 	result $rc "$kver: guest ran to the end"

@@ -31,20 +31,12 @@ result() {	# result OK DESC
 }
 
 boot() {	# boot KVER NAME CMDLINE... -- QEMU-ARGS...
-	local kver=$1 name=$2 log out rc
+	local kver=$1 name=$2 log rc
 	shift 2
 	log=$work/$kver-$name.log
 	vm_boot "$log" "$kver" "$work/$kver.cpio.gz" 300 "$@"
 	rc=$?
-	out=$(vm_tap_from_log "$log")
-	while IFS= read -r line; do
-		[ -n "$line" ] || continue
-		n=$((n + 1))
-		case $line in
-		"not ok"*) fail=1; echo "not ok $n ${line#not ok }" ;;
-		*) echo "ok $n ${line#ok }" ;;
-		esac
-	done <<<"$out"
+	vm_tap_relay < <(vm_tap_from_log "$log")
 	result $rc "$kver $name: guest ran to the end"
 	[ $rc = 0 ] || sed 's/^/# /' "$log" | tail -n 40
 }
