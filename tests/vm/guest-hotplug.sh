@@ -1,6 +1,7 @@
 # Guest side of tests/vm/hotplug.sh: the RAM ranges of dmadirty.ko (ram.c)
 # follow memory hotplug while dirtying is on.  The host plugs a 128 MiB
-# DIMM when this prints "VMSTEP plug" and unplugs it on "VMSTEP unplug";
+# DIMM at 4 GiB when this prints "VMSTEP plug ADDR SIZE", and unplugs it
+# on "VMSTEP unplug";
 # the kernel leaves new memory offline (memhp_default_state=offline).  A
 # test module unmaps the direct DMA address of one page of the DIMM
 # ("raw", no page of its own), and the counters say whether the page was
@@ -37,7 +38,7 @@ echo 1 >/proc/sys/vm/dma_mark_dirty
 check "dirtying on, its hooks settled" "vm_wait_for 100 settled" "entry $(cat $C/entry)"
 
 # QEMU's pc machine puts the first DIMM at 4 GiB when RAM fits below it;
-# hotplug-host.py checks that it did.
+# hotplug-host.py plugs one of this size, and checks that it did.
 dimm=$((1 << 32))
 size=$((128 << 20))
 bs=$((0x$(cat $M/block_size_bytes)))
@@ -45,7 +46,7 @@ blk=$M/memory$((dimm / bs))
 single "a page of boot RAM: marked"
 raw "before the plug, 4 GiB is no RAM: skipped" $dimm 0 1
 
-echo "VMSTEP plug"
+echo "VMSTEP plug $dimm $size"
 vm_wait_for 600 "[ -e $blk/state ]"
 check "the DIMM's memory block appears, offline" "[ \"\$(cat $blk/state 2>/dev/null)\" = offline ]" \
 	"$blk: $(cat "$blk/state" 2>&1)"

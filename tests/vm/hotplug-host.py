@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Host side of tests/vm/hotplug.sh, over QEMU's QMP socket: plugs a
-128 MiB DIMM when the guest prints "VMSTEP plug" on its console, and
-unplugs it on "VMSTEP unplug", then waits for the guest to eject it.
+DIMM when the guest prints "VMSTEP plug ADDR SIZE" on its console,
+checking that it lands at ADDR, and unplugs it on "VMSTEP unplug", then
+waits for the guest to eject it.
 Prints "HOST ok|not ok <what>".
     hotplug-host.py QMP_SOCKET CONSOLE_LOG"""
 import os
@@ -12,23 +13,22 @@ sys.path[:0] = [os.path.join(here, "..", "qemu"), os.path.join(here, "..", "agen
 from hostport import report, wait_console  # noqa: E402
 from qmp import Qmp, QmpError  # noqa: E402
 
-DIMM_ADDR = 1 << 32
-DIMM_SIZE = 128 << 20
-
 
 def main(qmp_path, console):
     q = Qmp(qmp_path, timeout=120)
-    if wait_console(console, r"^(VMSTEP plug)", timeout=240) is None:
+    asked = wait_console(console, r"^VMSTEP plug (\d+ \d+)$", timeout=240)
+    if asked is None:
         report(False, "the guest asked for the DIMM")
         return 1
+    want, size = map(int, asked.split())
     q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "hp0",
-                           "size": DIMM_SIZE})
+                           "size": size})
     q.cmd("device_add", driver="pc-dimm", id="dimm0", memdev="hp0")
     dimms = [d["data"] for d in q.cmd("query-memory-devices")
              if d["data"].get("id") == "dimm0"]
     addr = dimms[0].get("addr") if dimms else None
-    report(addr == DIMM_ADDR, "DIMM of 128 MiB plugged at 4 GiB (%r)" % addr)
-    if addr != DIMM_ADDR:
+    report(addr == want, "DIMM of %d MiB plugged at %#x (%r)" % (size >> 20, want, addr))
+    if addr != want:
         return 1
     if wait_console(console, r"^(VMSTEP unplug)", timeout=240) is None:
         report(False, "the guest asked for the unplug")
