@@ -822,6 +822,10 @@ static int dmadirty_direct_attach(unsigned long *ips, unsigned int n)
 	return 0;
 }
 
+/*
+ * Waits for every task still in the entry.  Nothing is left after it,
+ * even where it fails (see dmadirty_unregister_direct_ips()).
+ */
 static int dmadirty_direct_detach(void)
 {
 	int ret = dmadirty_unregister_direct_ips(dmadirty_direct_ips, dmadirty_direct_n,
