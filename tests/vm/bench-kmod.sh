@@ -3,8 +3,9 @@
 # each kernel of the matrix (tests/kernels; DD_KERNELS narrows it).  Per
 # kernel in one run: the module boot (not loaded, loaded but off, on),
 # BENCH_BOOTS - 1 more boots (default 2) that run its loop rounds again,
-# and a swiotlb=force boot with the module never loaded, the alternative
-# that needs no module.  The guest side is guest-bench.sh.
+# one more that runs them under -icount (below), and a swiotlb=force boot
+# with the module never loaded, the alternative that needs no module.
+# The guest side is guest-bench.sh.
 #
 # Printed per kernel, the fastest of each loop's runs, 3 back to back in
 # each of 7 rounds per boot (TCG timings are only comparable within one
@@ -46,6 +47,13 @@
 #     compare builds only where this says "none"
 #   the wait for a quiet vCPU before each state's loop (guest-bench.sh):
 #     its median and longest, and how many waits ran out first
+# Then the loop's ratios from the icount boot.  Under -icount shift=0 the
+# guest's clock advances one nanosecond per guest instruction, so a
+# loop's time is the instructions it runs, whatever the host does and
+# however TCG's caches fare: its runs repeat to within 1-2%, where the
+# wall clock's spread 5% and more.  It counts what the guest executes,
+# not what that costs; loaded but off runs the very code that not loaded
+# runs (nothing is patched), and this is where that shows.
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 . "$top_srcdir/tests/lib/vm.sh"
@@ -81,23 +89,32 @@ while read -r name kver; do
 		--file "$top_srcdir/tests/vm/guest-hooks.sh:/lib/dmadirty-hooks.sh" || exit 1
 	boots=(module)
 	for ((b = 2; b <= ${BENCH_BOOTS:-3}; b++)); do boots+=("loop$b"); done
-	boots+=(swiotlb)
+	boots+=(icount swiotlb)
 	logs=()
 	for log in "${boots[@]}"; do
 		boot=${log%%[0-9]*}
-		extra=
+		extra= qemu=()
 		[ "$boot" = swiotlb ] && extra=swiotlb=force
+		[ "$boot" = icount ] && boot=loop qemu=(-icount shift=0)
 		logs+=("$work/$kver-$log.log")
 		# shellcheck disable=SC2086
 		VM_SMP=1 vm_boot "$work/$kver-$log.log" "$kver" "$work/$kver.cpio.gz" 1200 \
-			dmadirty_bench=$boot $extra -- "${disk[@]}" -device pci-testdev ||
+			dmadirty_bench=$boot $extra -- "${disk[@]}" -device pci-testdev "${qemu[@]}" ||
 			{ tail -n 30 "$work/$kver-$log.log"; exit 1; }
 	done
 	echo "== $name $kver"
 	across=$(straddle "$work/$kver-module.log" "$work/$kver/dmadirty.ko")
 	grep -aq '^BENCH layout ' "$work/$kver-module.log" || across="(no layout from the guest)"
 	awk -v n="${BENCH_N:-20000}" -v across="${across:-none}" '
-		FNR == 1 { boot++; rnd = "" }
+		FNR == 1 { boot++; rnd = ""; icount = FILENAME ~ /-icount\.log$/ }
+		# The icount boot: the fastest and slowest run of each loop.
+		icount && /^BENCH [a-z]+(4k|64k) / {
+			k = $2
+			if (!(k in ic) || $3 < ic[k]) ic[k] = $3
+			if ($3 > icmax[k]) icmax[k] = $3
+			next
+		}
+		icount { next }
 		/^BENCH / {
 			k = $2
 			if (k ~ /^fio/) {
@@ -221,5 +238,18 @@ while read -r name kver; do
 					med(st, nst), st[nst]
 				printf "; %d of %d not quiet within 10 s\n", unsettled, nst
 			}
+			if (!ic["notloaded4k"]) exit
+			printf "  under -icount (time = instructions run), ns per iteration: fastest run (spread)\n"
+			for (k in ic) spread[k] = sprintf("%.1f  (%.1f%%)", ic[k] / n, 100 * (icmax[k] / ic[k] - 1))
+			printf "  %-22s %s\n", "not loaded", spread["notloaded4k"]
+			printf "  %-22s %s\n", "loaded, off", spread["off4k"]
+			printf "  %-22s %s\n", "empty hooks (floor)", spread["floor4k"]
+			if ("ftfloor4k" in ic) printf "  %-22s %s\n", "the same, by ftrace", spread["ftfloor4k"]
+			printf "  %-22s %s\n", "on", spread["on4k"]
+			printf "  %-52s %8.2f %8s\n", "on / not loaded, one page", ic["on4k"] / ic["notloaded4k"], "<= 3"
+			printf "  %-52s %8.3f %8s\n", "loaded but off / not loaded", ic["off4k"] / ic["notloaded4k"], "<= 1.02"
+			printf "  %-52s %8.2f %8s\n", "floor / not loaded", ic["floor4k"] / ic["notloaded4k"], ""
+			if ("ftfloor4k" in ic)
+				printf "  %-52s %8.2f %8s\n", "ftrace floor / not loaded", ic["ftfloor4k"] / ic["notloaded4k"], ""
 		}' "${logs[@]}"
 done <<<"$matrix"
