@@ -324,6 +324,13 @@ vm_boot() {
 	grep -q '^VM: test.sh exit 0' "$log"
 }
 
+# vm_result OK DESC: one TAP line of the host's, numbered after $n; OK
+# other than 0 prints "not ok" and sets fail=1 (the caller's variables).
+vm_result() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi
+}
+
 # vm_tap_relay: the guest's "ok - DESC" and "not ok - DESC" lines on
 # stdin, numbered after $n; a "not ok" sets fail=1.  Both variables are the
 # caller's, so redirect its input: a pipe would run it in a subshell.

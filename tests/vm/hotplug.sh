@@ -21,26 +21,22 @@ mkdir -p "$work"
 
 n=0
 fail=0
-result() {	# result OK DESC
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi
-}
 
 # shellcheck disable=SC2086
 matrix=$(vm_matrix ${DD_KERNELS:-}) ||
-	{ result 1 "the kernel matrix is set up (tests/kernels/setup.sh)"; echo "1..$n"; exit 1; }
+	{ vm_result 1 "the kernel matrix is set up (tests/kernels/setup.sh)"; echo "1..$n"; exit 1; }
 if [ "${DD_MATRIX:-}" != full ]; then
 	matrix=$(sort -V -k2 <<<"$matrix" | sed -n '1p;$p' | uniq)
 fi
 while read -r name kver; do
 	vm_build_kmod "$kver" "$work"
 	rc=$?
-	result $rc "$name $kver: dmadirty.ko and test modules build"
+	vm_result $rc "$name $kver: dmadirty.ko and test modules build"
 	[ $rc = 0 ] || continue
 	vm_initramfs "$work/$kver.cpio.gz" "$kver" "$top_srcdir/tests/vm/guest-hotplug.sh" \
 		--ko "$work/$kver/dmadirty.ko" --ko "$work/$kver/dmadirty_dmatest.ko" \
 		--file "$top_srcdir/tests/vm/guest-hooks.sh:/lib/dmadirty-hooks.sh" ||
-		{ result 1 "$kver: the initramfs is made"; continue; }
+		{ vm_result 1 "$kver: the initramfs is made"; continue; }
 	log=$work/$kver.log
 	qmp=$work/$kver.qmp
 	: >"$log"
@@ -57,8 +53,8 @@ while read -r name kver; do
 	} >"$work/$kver.tap"
 	vm_tap_relay <"$work/$kver.tap"
 	got=$(grep -c . "$work/$kver.tap")
-	result $((got != CHECKS)) "$kver: all $CHECKS checks ran ($got)"
-	result $rc "$kver: guest ran to the end"
+	vm_result $((got != CHECKS)) "$kver: all $CHECKS checks ran ($got)"
+	vm_result $rc "$kver: guest ran to the end"
 	if [ $rc != 0 ] || grep -q '^not ok' "$work/$kver.tap" || [ "$got" != $CHECKS ]; then
 		grep -v '^HOST ' "$work/$kver.host" | sed 's/^/# host: /'
 		grep -v '^VMTAP' "$log" | sed 's/^/# /' | tail -n 40

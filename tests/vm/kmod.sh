@@ -25,10 +25,6 @@ disk=(-drive "file=$work/disk.img,if=none,format=raw,id=d0" -device nvme,drive=d
 
 n=0
 fail=0
-result() {	# result OK DESC
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi
-}
 
 boot() {	# boot KVER NAME CMDLINE... -- QEMU-ARGS...
 	local kver=$1 name=$2 log rc
@@ -37,13 +33,13 @@ boot() {	# boot KVER NAME CMDLINE... -- QEMU-ARGS...
 	vm_boot "$log" "$kver" "$work/$kver.cpio.gz" 300 "$@"
 	rc=$?
 	vm_tap_relay < <(vm_tap_from_log "$log")
-	result $rc "$kver $name: guest ran to the end"
+	vm_result $rc "$kver $name: guest ran to the end"
 	[ $rc = 0 ] || sed 's/^/# /' "$log" | tail -n 40
 }
 
 # DD_KERNELS: only these matrix names (make check-matrix DD_KERNELS="sid").
 # shellcheck disable=SC2086
-matrix=$(vm_matrix ${DD_KERNELS:-}) || { result 1 "the kernel matrix is set up (tests/kernels/setup.sh)"; echo "1..$n"; exit 1; }
+matrix=$(vm_matrix ${DD_KERNELS:-}) || { vm_result 1 "the kernel matrix is set up (tests/kernels/setup.sh)"; echo "1..$n"; exit 1; }
 oldest=$(cut -d' ' -f2 <<<"$matrix" | sort -V | head -n 1)
 newest=$(cut -d' ' -f2 <<<"$matrix" | sort -V | tail -n 1)
 kernels=0
@@ -51,7 +47,7 @@ while read -r name kver; do
 	kernels=$((kernels + 1))
 	vm_build_kmod "$kver" "$work"
 	rc=$?
-	result $rc "$name $kver: dmadirty.ko and test modules build"
+	vm_result $rc "$name $kver: dmadirty.ko and test modules build"
 	[ $rc = 0 ] || continue
 	vm_initramfs "$work/$kver.cpio.gz" "$kver" "$top_srcdir/tests/vm/guest-kmod.sh" \
 		--module nvme --ko "$work/$kver/dmadirty.ko" \
@@ -77,7 +73,7 @@ while read -r name kver; do
 			"${disk[@]}" -device pci-testdev
 	fi
 done <<<"$matrix"
-result $((kernels < 1)) "kernels of the matrix tested: $kernels"
+vm_result $((kernels < 1)) "kernels of the matrix tested: $kernels"
 echo "1..$n"
 # The summary: pages marked / pages the device may have written, per kernel
 # and boot ("-": not on that kernel or in that boot).
